@@ -1,0 +1,1 @@
+"""Rasa custom actions, one module per capability; thin: read slots, call a service, answer."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import structlog
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from app.deps import property_system
+from integrations.property.interface import PropertyError, PropertySystem
+
+log = structlog.get_logger(__name__)
+
+SORRY = "抱歉，系统暂时出了点问题，请稍后再试，或拨打物业服务电话。"
+
+
+class PropertyAction(Action):
+    """An action that talks to the property system.
+
+    `act` runs in a worker thread (the services are synchronous); a rule the
+    property system refuses is told to the resident as it is, anything else gets
+    a polite apology and an error log naming the conversation.
+    """
+
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        system: PropertySystem,
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            return await anyio.to_thread.run_sync(self.act, dispatcher, tracker, property_system())
+        except PropertyError as error:
+            dispatcher.utter_message(text=error.message)
+        except Exception:
+            log.exception("action_failed", action=self.name(), conversation_id=tracker.sender_id)
+            dispatcher.utter_message(text=SORRY)
+        return []
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    """The entity of the latest message, falling back to the slot of the same name."""
+    value = next(tracker.get_latest_entity_values(entity), None)
+    return value if value is not None else tracker.get_slot(entity)

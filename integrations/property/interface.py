@@ -1,0 +1,250 @@
+"""The one interface the bot and the app use to reach a property system.
+
+`LocalPropertySystem` (our own database) implements it; an adapter for an external
+property system implements the same protocols and returns the same records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+
+class PropertyError(Exception):
+    """A rule of the property system was not met; `message` is shown to people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotBound(PropertyError):
+    def __init__(self) -> None:
+        super().__init__("您还没有绑定房屋，请先绑定房屋后再查询。")
+
+
+class NotFound(PropertyError):
+    pass
+
+
+class InvalidTransition(PropertyError):
+    pass
+
+
+@dataclass(frozen=True)
+class House:
+    room_id: int
+    building: str
+    unit: str
+    room: str
+    role: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.building}栋{self.unit}单元{self.room}"
+
+
+@dataclass(frozen=True)
+class ResidentInfo:
+    id: int
+    name: str
+    openid: str | None
+    houses: tuple[House, ...]
+
+
+@dataclass(frozen=True)
+class BillLine:
+    id: int
+    house: str
+    bill_type: str
+    period: date
+    amount: Decimal
+    due_date: date
+    paid_at: datetime | None
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_at is not None
+
+
+@dataclass(frozen=True)
+class BillStatement:
+    lines: tuple[BillLine, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def unpaid_total(self) -> Decimal:
+        return sum((line.amount for line in self.lines if not line.paid), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class RepairEventInfo:
+    kind: str
+    status: str
+    actor: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RepairInfo:
+    id: int
+    number: str
+    house: str | None
+    item: str
+    location: str | None
+    description: str
+    public_area: bool
+    emergency: bool
+    status: str
+    assignee: str | None
+    rating: int | None
+    created_at: datetime
+    events: tuple[RepairEventInfo, ...]
+
+
+@dataclass(frozen=True)
+class FacilityInfo:
+    id: int
+    name: str
+    location: str
+    opens_at: str
+    closes_at: str
+    slot_minutes: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class BookingInfo:
+    id: int
+    facility: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class ComplaintInfo:
+    id: int
+    number: str
+    complaint_type: str
+    location: str | None
+    description: str
+    anonymous: bool
+    status: str
+    sla_due_at: datetime
+    response: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HandoffInfo:
+    id: int
+    sender_id: str
+    channel: str
+    reason: str
+    status: str
+    claimed_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AnnouncementInfo:
+    id: int
+    title: str
+    body: str
+    published_at: datetime
+
+
+class Residents(Protocol):
+    def by_openid(self, openid: str) -> ResidentInfo | None: ...
+
+
+class Bills(Protocol):
+    def statement(
+        self,
+        openid: str,
+        *,
+        bill_type: str | None = None,
+        period_from: date | None = None,
+        period_to: date | None = None,
+        unpaid_only: bool = False,
+    ) -> BillStatement: ...
+
+
+class Repairs(Protocol):
+    def create(
+        self,
+        openid: str,
+        *,
+        item: str,
+        description: str = "",
+        location: str | None = None,
+        room_id: int | None = None,
+        public_area: bool = False,
+        emergency: bool = False,
+    ) -> RepairInfo: ...
+
+    def get(self, number: str, *, openid: str | None = None) -> RepairInfo: ...
+
+    def for_resident(self, openid: str, *, open_only: bool = False) -> list[RepairInfo]: ...
+
+    def transition(
+        self, number: str, status: str, *, actor: str, note: str = "", assignee: str | None = None
+    ) -> RepairInfo: ...
+
+
+class Facilities(Protocol):
+    def list(self) -> list[FacilityInfo]: ...
+
+    def bookings_for_resident(self, openid: str) -> list[BookingInfo]: ...
+
+
+class Complaints(Protocol):
+    def create(
+        self,
+        openid: str,
+        *,
+        complaint_type: str,
+        description: str,
+        location: str | None = None,
+        anonymous: bool = False,
+    ) -> ComplaintInfo: ...
+
+    def get(self, number: str, *, openid: str | None = None) -> ComplaintInfo: ...
+
+    def transition(
+        self, number: str, status: str, *, actor: str, response: str | None = None
+    ) -> ComplaintInfo: ...
+
+
+class Handoffs(Protocol):
+    def open(self, sender_id: str, *, channel: str, reason: str) -> HandoffInfo: ...
+
+    def active_for(self, sender_id: str) -> HandoffInfo | None: ...
+
+    def claim(self, handoff_id: int, *, staff: str) -> HandoffInfo: ...
+
+    def close(self, handoff_id: int, *, staff: str) -> HandoffInfo: ...
+
+
+class Announcements(Protocol):
+    def current(self, *, now: datetime | None = None) -> list[AnnouncementInfo]: ...
+
+
+class PropertySystem(Protocol):
+    residents: Residents
+    bills: Bills
+    repairs: Repairs
+    facilities: Facilities
+    complaints: Complaints
+    handoffs: Handoffs
+    announcements: Announcements
+
+    def ping(self) -> None:
+        """Raise if the property system cannot be reached."""

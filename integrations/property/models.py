@@ -1,0 +1,352 @@
+"""SQLAlchemy models of the built-in property system."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from integrations.property.types import Money, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def str_enum(cls: type[enum.StrEnum]) -> Enum:
+    """A portable enum column storing the member values (VARCHAR + CHECK)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        Decimal: Money(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class HouseRole(enum.StrEnum):
+    OWNER = "owner"
+    TENANT = "tenant"
+    FAMILY = "family"
+
+
+class BillType(enum.StrEnum):
+    PROPERTY = "物业费"
+    WATER = "水费"
+    ELECTRICITY = "电费"
+    GAS = "燃气费"
+    PARKING = "停车费"
+    HEATING = "取暖费"
+
+
+class RepairStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class ComplaintStatus(enum.StrEnum):
+    OPEN = "open"
+    PROCESSING = "processing"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class HandoffStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class StaffRole(enum.StrEnum):
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Community(Base):
+    __tablename__ = "community"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    address: Mapped[str] = mapped_column(String(200))
+    service_phone: Mapped[str] = mapped_column(String(20))
+    emergency_phone: Mapped[str] = mapped_column(String(20))
+    office_opens: Mapped[time] = mapped_column(Time)
+    office_closes: Mapped[time] = mapped_column(Time)
+
+    buildings: Mapped[list[Building]] = relationship(back_populates="community")
+
+
+class Building(Base):
+    __tablename__ = "building"
+    __table_args__ = (UniqueConstraint("community_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    number: Mapped[str] = mapped_column(String(10))
+
+    community: Mapped[Community] = relationship(back_populates="buildings")
+    units: Mapped[list[Unit]] = relationship(back_populates="building")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"))
+    number: Mapped[str] = mapped_column(String(10))
+
+    building: Mapped[Building] = relationship(back_populates="units")
+    rooms: Mapped[list[Room]] = relationship(back_populates="unit")
+
+
+class Room(Base):
+    __tablename__ = "room"
+    __table_args__ = (UniqueConstraint("unit_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    number: Mapped[str] = mapped_column(String(10))
+    area_sqm: Mapped[Decimal]
+    registered_phone: Mapped[str] = mapped_column(String(20))
+
+    unit: Mapped[Unit] = relationship(back_populates="rooms")
+
+    @property
+    def label(self) -> str:
+        return f"{self.unit.building.number}栋{self.unit.number}单元{self.number}"
+
+
+class Resident(Base):
+    __tablename__ = "resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    houses: Mapped[list[ResidentRoom]] = relationship(back_populates="resident")
+
+
+class ResidentRoom(Base):
+    """A resident's verified binding to a room."""
+
+    __tablename__ = "resident_room"
+    __table_args__ = (UniqueConstraint("resident_id", "room_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    role: Mapped[HouseRole] = mapped_column(str_enum(HouseRole))
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    resident: Mapped[Resident] = relationship(back_populates="houses")
+    room: Mapped[Room] = relationship()
+
+
+class Bill(Base):
+    __tablename__ = "bill"
+    __table_args__ = (
+        UniqueConstraint("room_id", "bill_type", "period"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), index=True)
+    bill_type: Mapped[BillType] = mapped_column(str_enum(BillType))
+    period: Mapped[date] = mapped_column(Date, comment="first day of the billed month")
+    amount: Mapped[Decimal]
+    due_date: Mapped[date] = mapped_column(Date)
+    paid_at: Mapped[datetime | None]
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+
+    room: Mapped[Room] = relationship()
+
+
+class RepairOrder(Base):
+    __tablename__ = "repair_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("room.id"))
+    item: Mapped[str] = mapped_column(String(50))
+    location: Mapped[str | None] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(Text, default="")
+    public_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[RepairStatus] = mapped_column(
+        str_enum(RepairStatus), default=RepairStatus.SUBMITTED
+    )
+    assignee: Mapped[str | None] = mapped_column(String(50))
+    preferred_start: Mapped[datetime | None]
+    preferred_end: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    room: Mapped[Room | None] = relationship()
+    events: Mapped[list[RepairEvent]] = relationship(
+        back_populates="order", order_by="RepairEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class RepairEvent(Base):
+    __tablename__ = "repair_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_order.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RepairStatus] = mapped_column(str_enum(RepairStatus))
+    actor: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[RepairOrder] = relationship(back_populates="events")
+
+
+class Facility(Base):
+    __tablename__ = "facility"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    location: Mapped[str] = mapped_column(String(100), default="")
+    opens_at: Mapped[time] = mapped_column(Time)
+    closes_at: Mapped[time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    closed_weekdays: Mapped[str] = mapped_column(
+        String(20), default="", comment="ISO weekdays, comma separated (1 = Monday)"
+    )
+    advance_days: Mapped[int] = mapped_column(Integer, default=7)
+    max_active_per_resident: Mapped[int] = mapped_column(Integer, default=3)
+    max_minutes_per_day: Mapped[int] = mapped_column(Integer, default=120)
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_booking_facility_start", "facility_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[BookingStatus] = mapped_column(
+        str_enum(BookingStatus), default=BookingStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    facility: Mapped[Facility] = relationship()
+
+
+class Complaint(Base):
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    complaint_type: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str | None] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        str_enum(ComplaintStatus), default=ComplaintStatus.OPEN
+    )
+    sla_due_at: Mapped[datetime]
+    response: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class Handoff(Base):
+    """A conversation escalated to a person."""
+
+    __tablename__ = "handoff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(50))
+    status: Mapped[HandoffStatus] = mapped_column(
+        str_enum(HandoffStatus), default=HandoffStatus.OPEN
+    )
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    claimed_by: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Announcement(Base):
+    __tablename__ = "announcement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole), default=StaffRole.STAFF)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from integrations.property.interface import House, NotBound, NotFound, ResidentInfo
+from integrations.property.models import Building, Resident, ResidentRoom, Room, Unit
+
+
+class Service:
+    """A service owns one capability; each public method is one transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+
+def load_resident(session: Session, openid: str) -> Resident | None:
+    return session.scalar(
+        select(Resident)
+        .where(Resident.wechat_openid == openid)
+        .options(
+            selectinload(Resident.houses)
+            .selectinload(ResidentRoom.room)
+            .selectinload(Room.unit)
+            .selectinload(Unit.building)
+        )
+    )
+
+
+def require_resident(session: Session, openid: str) -> Resident:
+    resident = load_resident(session, openid)
+    if resident is None:
+        raise NotFound("没有找到您的住户信息，请先绑定房屋。")
+    return resident
+
+
+def require_bound(session: Session, openid: str) -> Resident:
+    resident = load_resident(session, openid)
+    if resident is None or not resident.houses:
+        raise NotBound()
+    return resident
+
+
+def resident_info(resident: Resident) -> ResidentInfo:
+    return ResidentInfo(
+        id=resident.id,
+        name=resident.name,
+        openid=resident.wechat_openid,
+        houses=tuple(house_of(link) for link in resident.houses),
+    )
+
+
+def house_of(link: ResidentRoom) -> House:
+    room = link.room
+    return House(
+        room_id=room.id,
+        building=room.unit.building.number,
+        unit=room.unit.number,
+        room=room.number,
+        role=link.role.value,
+    )
+
+
+def room_labels(session: Session, room_ids: set[int]) -> dict[int, str]:
+    if not room_ids:
+        return {}
+    rows = session.execute(
+        select(Room.id, Building.number, Unit.number, Room.number)
+        .join(Unit, Room.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .where(Room.id.in_(room_ids))
+    )
+    return {rid: f"{b}栋{u}单元{r}" for rid, b, u, r in rows}

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from integrations.property.interface import (
+    InvalidTransition,
+    NotFound,
+    PropertyError,
+    RepairEventInfo,
+    RepairInfo,
+)
+from integrations.property.models import RepairEvent, RepairOrder, RepairStatus, utcnow
+from integrations.property.services import numbering
+from integrations.property.services._base import Service, require_resident, room_labels
+
+S = RepairStatus
+TRANSITIONS: dict[RepairStatus, set[RepairStatus]] = {
+    S.SUBMITTED: {S.ASSIGNED, S.IN_PROGRESS, S.CANCELLED},
+    S.ASSIGNED: {S.ASSIGNED, S.IN_PROGRESS, S.CANCELLED},
+    S.IN_PROGRESS: {S.COMPLETED},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+}
+OPEN_STATUSES = (S.SUBMITTED, S.ASSIGNED, S.IN_PROGRESS)
+STATUS_LABELS = {
+    S.SUBMITTED: "已受理",
+    S.ASSIGNED: "已派单",
+    S.IN_PROGRESS: "维修中",
+    S.COMPLETED: "已完成",
+    S.CANCELLED: "已取消",
+}
+
+
+class RepairService(Service):
+    def create(
+        self,
+        openid: str,
+        *,
+        item: str,
+        description: str = "",
+        location: str | None = None,
+        room_id: int | None = None,
+        public_area: bool = False,
+        emergency: bool = False,
+    ) -> RepairInfo:
+        with self._tx() as session:
+            resident = require_resident(session, openid)
+            if room_id is None and not public_area:
+                if len(resident.houses) != 1:
+                    raise PropertyError("请告诉我是哪一套房屋需要维修。")
+                room_id = resident.houses[0].room_id
+            if room_id is not None and room_id not in {h.room_id for h in resident.houses}:
+                raise PropertyError("您没有绑定这套房屋，不能为它报修。")
+            order = RepairOrder(
+                number=numbering.placeholder(),
+                resident_id=resident.id,
+                room_id=None if public_area else room_id,
+                item=item,
+                location=location,
+                description=description,
+                public_area=public_area,
+                emergency=emergency,
+                status=S.SUBMITTED,
+                created_at=utcnow(),
+            )
+            session.add(order)
+            session.flush()
+            order.number = numbering.assign("BX", order.created_at, order.id)
+            order.events.append(
+                RepairEvent(
+                    kind="created", status=S.SUBMITTED, actor=resident.name, note=description
+                )
+            )
+            session.flush()
+            return _info(session, order)
+
+    def get(self, number: str, *, openid: str | None = None) -> RepairInfo:
+        """One order; with `openid`, only if it is that resident's."""
+        with self._tx() as session:
+            order = _load(session, number)
+            if openid is not None:
+                resident = require_resident(session, openid)
+                if order.resident_id != resident.id:
+                    raise NotFound(f"没有找到单号为 {number} 的报修。")
+            return _info(session, order)
+
+    def for_resident(self, openid: str, *, open_only: bool = False) -> list[RepairInfo]:
+        with self._tx() as session:
+            resident = require_resident(session, openid)
+            query = (
+                select(RepairOrder)
+                .where(RepairOrder.resident_id == resident.id)
+                .options(selectinload(RepairOrder.events))
+                .order_by(RepairOrder.id.desc())
+            )
+            if open_only:
+                query = query.where(RepairOrder.status.in_(OPEN_STATUSES))
+            return [_info(session, order) for order in session.scalars(query)]
+
+    def transition(
+        self, number: str, status: str, *, actor: str, note: str = "", assignee: str | None = None
+    ) -> RepairInfo:
+        with self._tx() as session:
+            order = _load(session, number, for_update=True)
+            target = RepairStatus(status)
+            if target not in TRANSITIONS[order.status]:
+                raise InvalidTransition(
+                    f"报修单 {number} 当前{STATUS_LABELS[order.status]}，"
+                    f"不能改为{STATUS_LABELS[target]}。"
+                )
+            order.status = target
+            if assignee is not None:
+                order.assignee = assignee
+            order.events.append(
+                RepairEvent(kind=target.value, status=target, actor=actor, note=note)
+            )
+            session.flush()
+            return _info(session, order)
+
+
+def _load(session: Session, number: str, *, for_update: bool = False) -> RepairOrder:
+    query = (
+        select(RepairOrder)
+        .where(RepairOrder.number == number.upper())
+        .options(selectinload(RepairOrder.events))
+    )
+    if for_update:
+        query = query.with_for_update()
+    order = session.scalar(query)
+    if order is None:
+        raise NotFound(f"没有找到单号为 {number} 的报修。")
+    return order
+
+
+def _info(session: Session, order: RepairOrder) -> RepairInfo:
+    house = room_labels(session, {order.room_id}).get(order.room_id) if order.room_id else None
+    return RepairInfo(
+        id=order.id,
+        number=order.number,
+        house=house,
+        item=order.item,
+        location=order.location,
+        description=order.description,
+        public_area=order.public_area,
+        emergency=order.emergency,
+        status=order.status.value,
+        assignee=order.assignee,
+        rating=order.rating,
+        created_at=order.created_at,
+        events=tuple(
+            RepairEventInfo(kind=e.kind, status=e.status.value, actor=e.actor, note=e.note, at=e.at)
+            for e in order.events
+        ),
+    )

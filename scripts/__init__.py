@@ -1,0 +1,1 @@
+"""Developer tooling behind the Makefile: run the stack, train the model."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from integrations.property import LocalPropertySystem
+from integrations.property.db import make_engine, migrate, session_factory
+from integrations.property.seed import seed_demo
+from tests.services import postgres_schema
+
+ADMIN_PASSWORD = "test-admin-password"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A migrated, empty property database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'wuye.db'}"
+        _migrate(url)
+        yield url
+    else:
+        with postgres_schema() as url:
+            _migrate(url)
+            yield url
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def system(engine: Engine) -> LocalPropertySystem:
+    """The property system with the demo community seeded."""
+    with session_factory(engine).begin() as session:
+        seed_demo(session, admin_password=ADMIN_PASSWORD)
+    return LocalPropertySystem(engine)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from integrations.property import LocalPropertySystem
+from integrations.property.models import utcnow
+from tests.conftest import ADMIN_PASSWORD
+
+
+def test_a_resident_is_found_by_wechat_id_with_their_houses(system: LocalPropertySystem) -> None:
+    resident = system.residents.by_openid("demo-resident-3")
+
+    assert resident is not None and resident.name == "王芳"
+    assert [(h.label, h.role) for h in resident.houses] == [("3栋2单元301", "tenant")]
+    assert system.residents.by_openid("demo-resident-unbound").houses == ()
+    assert system.residents.by_openid("nobody") is None
+
+
+def test_facilities_have_opening_hours(system: LocalPropertySystem) -> None:
+    facilities = {f.name: f for f in system.facilities.list()}
+
+    assert {"羽毛球场", "活动室", "健身房", "会议室"} <= facilities.keys()
+    assert (facilities["羽毛球场"].opens_at, facilities["羽毛球场"].closes_at) == ("08:00", "21:00")
+    assert facilities["健身房"].capacity > 1
+    assert system.facilities.bookings_for_resident("demo-resident-1") == []
+
+
+def test_only_current_announcements_are_shown(system: LocalPropertySystem) -> None:
+    now = utcnow()
+    titles = [a.title for a in system.announcements.current(now=now)]
+    assert "二次供水水箱清洗停水通知" in titles
+
+    in_two_weeks = [a.title for a in system.announcements.current(now=now + timedelta(days=14))]
+    assert "二次供水水箱清洗停水通知" not in in_two_weeks
+    assert "冬季供暖开始" in in_two_weeks
+
+
+def test_staff_log_in_with_their_password_only(system: LocalPropertySystem) -> None:
+    admin = system.staff.authenticate("admin", ADMIN_PASSWORD)
+
+    assert admin is not None and admin.role == "admin"
+    assert admin.password_hash != ADMIN_PASSWORD
+    assert system.staff.authenticate("admin", "wrong") is None
+    assert system.staff.authenticate("nobody", ADMIN_PASSWORD) is None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import anyio
@@ -15,7 +16,7 @@ log = structlog.get_logger(__name__)
 SORRY = "抱歉，系统暂时出了点问题，请稍后再试，或拨打物业服务电话。"
 
 
-class PropertyAction(Action):
+class PropertyAction(Action, ABC):
     """An action that talks to the property system.
 
     `act` runs in a worker thread (the services are synchronous); a rule the
@@ -23,16 +24,16 @@ class PropertyAction(Action):
     a polite apology and an error log naming the conversation.
     """
 
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
+    @abstractmethod
     def act(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         system: PropertySystem,
-    ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    ) -> list[dict[str, Any]]: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -48,6 +49,5 @@ class PropertyAction(Action):
 
 
 def latest_entity(tracker: Tracker, entity: str) -> str | None:
-    """The entity of the latest message, falling back to the slot of the same name."""
-    value = next(tracker.get_latest_entity_values(entity), None)
-    return value if value is not None else tracker.get_slot(entity)
+    """The entity as the latest message said it (not a slot left from an earlier turn)."""
+    return next(tracker.get_latest_entity_values(entity), None)

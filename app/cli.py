@@ -1,7 +1,7 @@
 """Operator commands.
 
-    python -m app.cli init-db      # migrate, and seed the demo community if empty
-    python -m app.cli migrate      # migrate only (production)
+python -m app.cli init-db      # migrate, and seed the demo community if empty
+python -m app.cli migrate      # migrate only (production)
 """
 
 from __future__ import annotations

@@ -64,5 +64,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        # uvicorn --no-access-log leaves uvicorn.access without handlers and not propagating.
+        logger.propagate = logger.propagate or bool(logger.handlers)
+        logger.handlers[:] = []
+    logging.getLogger("httpx").setLevel(logging.WARNING)

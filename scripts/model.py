@@ -1,7 +1,7 @@
 """Train the Rasa model when it is missing or its inputs changed.
 
-    python -m scripts.model ensure    # train only if stale
-    python -m scripts.model train     # train now
+python -m scripts.model ensure    # train only if stale
+python -m scripts.model train     # train now
 """
 
 from __future__ import annotations
@@ -48,9 +48,21 @@ def train() -> None:
     started = time.monotonic()
     expected = fingerprint()
     subprocess.run(
-        [str(RASA), "train", *PROJECT_ARGS, "--data", "data", "--out", str(MODELS),
-         "--fixed-model-name", "wuye", "--force"],
-        cwd=ROOT, env=rasa_environ(), check=True,
+        [
+            str(RASA),
+            "train",
+            *PROJECT_ARGS,
+            "--data",
+            "data",
+            "--out",
+            str(MODELS),
+            "--fixed-model-name",
+            "wuye",
+            "--force",
+        ],
+        cwd=ROOT,
+        env=rasa_environ(),
+        check=True,
     )
     FINGERPRINT.write_text(expected + "\n")
     print(f"模型已训练 / model trained in {time.monotonic() - started:.0f} s: {MODEL}", flush=True)

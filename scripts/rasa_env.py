@@ -11,8 +11,14 @@ MODELS = ROOT / "models"
 MODEL = MODELS / "wuye.tar.gz"
 FINGERPRINT = MODELS / "wuye.fingerprint"
 # Everything a training run reads: a change to any of these makes the model stale.
-TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "bot/components", "bot/dictionaries", "data",
-                   "bot/requirements.lock")
+TRAINING_INPUTS = (
+    "bot/config.yml",
+    "bot/domain",
+    "bot/components",
+    "bot/dictionaries",
+    "data",
+    "bot/requirements.lock",
+)
 PROJECT_ARGS = ["--config", "bot/config.yml", "--domain", "bot/domain"]
 
 

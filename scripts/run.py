@@ -17,7 +17,7 @@ import httpx
 from app.cli import init_db
 from app.settings import get_settings
 from scripts import model
-from scripts.rasa_env import MODEL, PROJECT_ARGS, RASA, ROOT, rasa_environ
+from scripts.rasa_env import MODEL, RASA, ROOT, rasa_environ
 
 READY_TIMEOUT_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 20
@@ -36,16 +36,39 @@ class Stack:
     def start(self) -> None:
         action_url = os.environ.get("ACTION_ENDPOINT_URL", f"{self.app_url}/rasa/webhook")
         self.processes["rasa"] = subprocess.Popen(
-            [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(self.rasa_port),
-             "-m", str(MODEL), "--endpoints", "bot/endpoints.yml",
-             "--credentials", "bot/credentials.yml"],
-            cwd=ROOT, env=rasa_environ(ACTION_ENDPOINT_URL=action_url),
+            [
+                str(RASA),
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.rasa_port),
+                "-m",
+                str(MODEL),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+            ],
+            cwd=ROOT,
+            env=rasa_environ(ACTION_ENDPOINT_URL=action_url),
         )
         app_env = dict(os.environ, RASA_URL=os.environ.get("RASA_URL", self.rasa_url))
         self.processes["app"] = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", self.app_host,
-             "--port", str(self.app_port), "--no-access-log"],
-            cwd=ROOT, env=app_env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                self.app_host,
+                "--port",
+                str(self.app_port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=app_env,
         )
 
     def exited(self) -> str | None:
@@ -96,8 +119,8 @@ def banner(stack: Stack) -> str:
             f"  Rasa              {stack.rasa_url}   (REST channel /webhooks/rest/webhook)",
             f"  管理员 Staff admin  admin / {password}",
             "  试一试 Try:",
-            f"    curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\",
-            "      -d '{\"sender\": \"demo-resident-1\", \"message\": \"我家这个月物业费多少\"}'",
+            f"    curl -s {stack.rasa_url}/webhooks/rest/webhook \\",
+            '      -d \'{"sender": "demo-resident-1", "message": "我家这个月物业费多少"}\'',
             "按 Ctrl-C 停止 / press Ctrl-C to stop",
             "",
         ]

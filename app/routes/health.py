@@ -17,7 +17,7 @@ def _check(probe: Any) -> dict[str, Any]:
         detail = probe()
     except Exception as exc:  # every failure is reported, none is raised
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"status": "ok", **(detail or {})}
+    return {"status": "ok", **(detail if isinstance(detail, dict) else {})}
 
 
 def _rasa() -> dict[str, Any]:

@@ -8,6 +8,8 @@ from integrations.property.interface import BillLine, BillStatement, PropertyErr
 from integrations.property.models import Bill, BillType
 from integrations.property.services._base import Service, require_bound, room_labels
 
+TYPE_ORDER = {bill_type: index for index, bill_type in enumerate(BillType)}
+
 
 class BillService(Service):
     def statement(
@@ -35,7 +37,10 @@ class BillService(Service):
                 query = query.where(Bill.period <= period_to)
             if unpaid_only:
                 query = query.where(Bill.paid_at.is_(None))
-            bills = session.scalars(query.order_by(Bill.period.desc(), Bill.bill_type)).all()
+            bills = sorted(
+                session.scalars(query),
+                key=lambda b: (-b.period.toordinal(), TYPE_ORDER[b.bill_type]),
+            )
             labels = room_labels(session, room_ids)
             return BillStatement(
                 lines=tuple(

@@ -1,0 +1,120 @@
+"""The action endpoint as Rasa calls it (payload shape of Rasa 3.6)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from integrations.property import LocalPropertySystem
+
+
+def action_call(action: str, sender: str, text: str, entities: list[dict[str, Any]]) -> dict:
+    return {
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": sender,
+            "slots": {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": "query_bill"},
+                "entities": entities,
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+def test_the_bill_action_answers_with_the_residents_own_amount(
+    make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
+) -> None:
+    client = make_client(database_url=database_url)
+    expected = system.bills.statement("demo-resident-2", bill_type="水费").lines[0]
+
+    response = client.post(
+        "/rasa/webhook",
+        json=action_call(
+            "action_query_bill",
+            "demo-resident-2",
+            "水费多少",
+            [{"entity": "bill_type", "value": "水费", "start": 0, "end": 2}],
+        ),
+    )
+
+    assert response.status_code == 200
+    [message] = response.json()["responses"]
+    assert f"¥{expected.amount:,.2f}" in message["text"]
+    assert "2栋1单元202" in message["text"]
+    assert response.json()["events"] == [
+        {"event": "slot", "timestamp": None, "name": "bill_type", "value": "水费"}
+    ]
+
+
+def test_an_unbound_resident_is_asked_to_bind_a_house(
+    make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
+) -> None:
+    client = make_client(database_url=database_url)
+
+    response = client.post(
+        "/rasa/webhook",
+        json=action_call("action_query_bill", "demo-resident-unbound", "物业费多少", []),
+    )
+
+    assert [m["text"] for m in response.json()["responses"]] == [
+        "您还没有绑定房屋，请先绑定房屋后再查询。"
+    ]
+
+
+def test_a_broken_database_gives_the_resident_an_apology_and_logs_the_conversation(
+    make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = make_client(database_url="postgresql://nobody@127.0.0.1:9/none")
+
+    response = client.post(
+        "/rasa/webhook", json=action_call("action_query_bill", "demo-resident-1", "物业费多少", [])
+    )
+
+    assert response.status_code == 200
+    assert "抱歉" in response.json()["responses"][0]["text"]
+    logged = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    [failure] = [line for line in logged if line["event"] == "action_failed"]
+    assert failure["conversation_id"] == "demo-resident-1"
+    assert failure["action"] == "action_query_bill"
+    assert "OperationalError" in failure["exception"]
+
+
+def test_unknown_actions_and_bad_bodies_are_refused(
+    make_client: Callable[..., TestClient], tmp_path
+) -> None:
+    client = make_client(database_url=f"sqlite:///{tmp_path / 'x.db'}")
+
+    unknown = client.post("/rasa/webhook", json=action_call("action_nope", "a", "", []))
+    assert unknown.status_code == 404
+    assert unknown.json()["action_name"] == "action_nope"
+    assert client.post("/rasa/webhook", content=b"{not json").status_code == 400
+    assert "action_query_bill" in {a["name"] for a in client.get("/rasa/actions").json()}
+
+
+def test_the_action_endpoint_token_is_enforced_when_configured(
+    make_client: Callable[..., TestClient], tmp_path
+) -> None:
+    client = make_client(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}", action_endpoint_token="s3cret"
+    )
+    call = action_call("action_nope", "a", "", [])
+
+    assert client.post("/rasa/webhook", json=call).status_code == 401
+    assert client.post("/rasa/webhook?token=wrong", json=call).status_code == 401
+    assert client.post("/rasa/webhook?token=s3cret", json=call).status_code == 404

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from integrations.property import LocalPropertySystem
+from tests.integration.stack import RunningStack, require_rasa
+from tests.services import (
+    IN_CI,
+    postgres_available,
+    postgres_schema,
+    redis_available,
+    redis_url,
+)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One real stack for the whole suite: Rasa with the trained model, the app, a database.
+
+    PostgreSQL and Redis when they are there (always in CI), else embedded SQLite.
+    """
+    require_rasa()
+    var = tmp_path_factory.mktemp("stack")
+    with ExitStack() as resources:
+        if IN_CI or postgres_available():
+            database_url = resources.enter_context(postgres_schema())
+        else:
+            database_url = f"sqlite:///{var / 'wuye.db'}"
+        env = {"DATABASE_URL": database_url, "VAR_DIR": str(var), "LOG_FORMAT": "json"}
+        if IN_CI or redis_available():
+            env["REDIS_URL"] = redis_url()
+        running = RunningStack(env=env, log=var / "stack.log")
+        running.start()
+        yield running
+        running.interrupt()
+
+
+@pytest.fixture(scope="session")
+def stack_system(stack: RunningStack) -> LocalPropertySystem:
+    """The property system the stack runs on, to check what it wrote."""
+    return LocalPropertySystem.from_url(stack.env["DATABASE_URL"])
+
+
+@pytest.fixture(scope="session")
+def rasa(stack: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.rasa_url, timeout=30) as client:
+        yield client
+
+
+def say(rasa: httpx.Client, sender: str, message: str) -> list[str]:
+    """What the resident reads after sending `message` through Rasa's REST channel."""
+    response = rasa.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+    response.raise_for_status()
+    return [m["text"] for m in response.json() if "text" in m]

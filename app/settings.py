@@ -26,6 +26,32 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
+    # WeChat Official Account (公众号)
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_encoding_aes_key: SecretStr | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_notice_template_id: str | None = None
+    # WeCom (企业微信): the group 智能机器人, the staff app, the staff group robot webhook
+    wecom_bot_token: SecretStr | None = None
+    wecom_bot_encoding_aes_key: SecretStr | None = None
+    wecom_corp_id: str | None = None
+    wecom_corp_secret: SecretStr | None = None
+    wecom_agent_id: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_app_token: SecretStr | None = None
+    wecom_app_encoding_aes_key: SecretStr | None = None
+    wecom_robot_webhook_url: SecretStr | None = None
+    wecom_robot_per_minute: int = 20
+    # Channel hardening and timing
+    max_body_bytes: int = 64 * 1024
+    signature_max_age_seconds: int = 300
+    reply_deadline_seconds: float = 4.5
+    dedupe_ttl_seconds: int = 24 * 3600
+    recovery_interval_seconds: float = 10.0
+    recovery_after_seconds: float = 30.0
+
     @property
     def admin_password_file(self) -> Path:
         """Where `init-db` leaves the generated development password of `admin`."""

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, text
 
 from integrations.property.db import make_engine, session_factory
 from integrations.property.services.announcements import AnnouncementService
+from integrations.property.services.attachments import AttachmentService
 from integrations.property.services.bills import BillService
 from integrations.property.services.complaints import ComplaintService
 from integrations.property.services.facilities import FacilityService
@@ -22,6 +23,7 @@ class LocalPropertySystem:
         self.engine = engine
         sessions = session_factory(engine)
         self.residents = ResidentService(sessions)
+        self.attachments = AttachmentService(sessions)
         self.bills = BillService(sessions)
         self.repairs = RepairService(sessions)
         self.facilities = FacilityService(sessions)

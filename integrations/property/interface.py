@@ -161,6 +161,14 @@ class AnnouncementInfo:
     published_at: datetime
 
 
+@dataclass(frozen=True)
+class AttachmentInfo:
+    id: int
+    kind: str
+    target: str | None
+    number: str | None
+
+
 class Residents(Protocol):
     def by_openid(self, openid: str) -> ResidentInfo | None: ...
 
@@ -237,8 +245,23 @@ class Announcements(Protocol):
     def current(self, *, now: datetime | None = None) -> list[AnnouncementInfo]: ...
 
 
+class Attachments(Protocol):
+    def attach(
+        self,
+        openid: str,
+        *,
+        kind: str,
+        media_id: str | None = None,
+        url: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        label: str | None = None,
+    ) -> AttachmentInfo: ...
+
+
 class PropertySystem(Protocol):
     residents: Residents
+    attachments: Attachments
     bills: Bills
     repairs: Repairs
     facilities: Facilities

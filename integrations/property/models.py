@@ -350,3 +350,21 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole), default=StaffRole.STAFF)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Attachment(Base):
+    """A photo or location a resident sent, on their open repair or complaint if any."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_openid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    repair_id: Mapped[int | None] = mapped_column(ForeignKey("repair_order.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,8 +21,14 @@ def test_the_rasa_environment_runs_the_pinned_rasa_and_imports_our_components(tm
 
     # Run from elsewhere: the components must import because the environment knows the
     # project, not because the current directory happens to be the repository.
-    probe = subprocess.run([str(python), "-c", PROBE], cwd=tmp_path, env=rasa_environ(),
-                           capture_output=True, text=True, check=True)
+    probe = subprocess.run(
+        [str(python), "-c", PROBE],
+        cwd=tmp_path,
+        env=rasa_environ(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
     found = json.loads(probe.stdout.strip().splitlines()[-1])
     assert found["rasa"] == "3.6.21"

@@ -8,6 +8,7 @@ import pytest
 
 from integrations.property import LocalPropertySystem
 from tests.integration.stack import RunningStack, require_rasa
+from tests.integration.wechat_peer import wechat_settings
 from tests.services import (
     IN_CI,
     postgres_available,
@@ -15,10 +16,19 @@ from tests.services import (
     redis_available,
     redis_url,
 )
+from tests.wechat.fake_server import FakeWeChat, running_fake_wechat
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def fake_wechat() -> Iterator[FakeWeChat]:
+    with running_fake_wechat() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_wechat: FakeWeChat
+) -> Iterator[RunningStack]:
     """One real stack for the whole suite: Rasa with the trained model, the app, a database.
 
     PostgreSQL and Redis when they are there (always in CI), else embedded SQLite.
@@ -30,7 +40,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
             database_url = resources.enter_context(postgres_schema())
         else:
             database_url = f"sqlite:///{var / 'wuye.db'}"
-        env = {"DATABASE_URL": database_url, "VAR_DIR": str(var), "LOG_FORMAT": "json"}
+        env = {
+            "DATABASE_URL": database_url,
+            "VAR_DIR": str(var),
+            "LOG_FORMAT": "json",
+            **wechat_settings(fake_wechat),
+        }
         if IN_CI or redis_available():
             env["REDIS_URL"] = redis_url()
         running = RunningStack(env=env, log=var / "stack.log")

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import Engine
 
+import app.conversations.models  # noqa: F401  (the message log shares this database)
 from integrations.property.db import make_engine
 from integrations.property.models import Base
 

@@ -1,0 +1,148 @@
+"""WeChat callbacks: the Official Account, the WeCom group robot and the WeCom staff app.
+
+Every rejection is a 4xx with one log line; nothing is processed twice; no 500s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from app.conversations.router import UNSUPPORTED
+from app.wiring import Wiring
+from integrations.wechat.errors import ChannelError, NotConfigured, OversizeBody
+from integrations.wechat.messages import from_official_account
+from integrations.wechat.wecom import bot_incoming
+
+router = APIRouter(prefix="/wechat", tags=["wechat"])
+log = structlog.get_logger(__name__)
+XML = "application/xml; charset=utf-8"
+
+
+def _wiring(request: Request) -> Wiring:
+    return request.app.state.wiring
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise OversizeBody(f"declared {declared} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise OversizeBody(f"more than {limit} bytes")
+    return bytes(body)
+
+
+def _rejected(request: Request, error: ChannelError) -> Response:
+    log.warning(
+        "wechat_rejected",
+        path=request.url.path,
+        reason=error.reason,
+        detail=str(error)[:200],
+        client=request.client.host if request.client else None,
+    )
+    return PlainTextResponse(error.reason, status_code=error.status_code)
+
+
+@router.get("/oa")
+async def official_account_verify(request: Request) -> Response:
+    try:
+        account = _wiring(request).official_account
+        if account is None:
+            raise NotConfigured("WECHAT_TOKEN / WECHAT_APP_ID are not set")
+        return PlainTextResponse(account.verify_server(request.query_params))
+    except ChannelError as error:
+        return _rejected(request, error)
+
+
+@router.post("/oa")
+async def official_account_message(request: Request) -> Response:
+    wiring = _wiring(request)
+    try:
+        account = wiring.official_account
+        if account is None:
+            raise NotConfigured("WECHAT_TOKEN / WECHAT_APP_ID are not set")
+        body = await _body(request, wiring.settings.max_body_bytes)
+        fields, encrypted = account.open(request.query_params, body)
+        incoming = from_official_account(fields)
+    except ChannelError as error:
+        return _rejected(request, error)
+    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    if answer.deferred or not answer.replies:
+        return PlainTextResponse("success")
+    nonce = request.query_params.get("nonce", "")
+    xml = account.render_reply(fields, answer.replies[0], encrypted=encrypted, nonce=nonce)
+    return Response(xml, media_type=XML)
+
+
+@router.get("/wecom-bot")
+async def wecom_bot_verify(request: Request) -> Response:
+    try:
+        bot = _wiring(request).wecom_bot
+        if bot is None:
+            raise NotConfigured("WECOM_BOT_TOKEN / WECOM_BOT_ENCODING_AES_KEY are not set")
+        return PlainTextResponse(bot.verify_url(request.query_params))
+    except ChannelError as error:
+        return _rejected(request, error)
+
+
+@router.post("/wecom-bot")
+async def wecom_bot_message(request: Request) -> Response:
+    wiring = _wiring(request)
+    try:
+        bot = wiring.wecom_bot
+        if bot is None:
+            raise NotConfigured("WECOM_BOT_TOKEN / WECOM_BOT_ENCODING_AES_KEY are not set")
+        message = bot.open(
+            request.query_params, await _body(request, wiring.settings.max_body_bytes)
+        )
+        incoming = bot_incoming(message)
+    except ChannelError as error:
+        return _rejected(request, error)
+    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    if answer.deferred or not answer.replies:
+        return PlainTextResponse("")
+    text = answer.replies[0]
+    if incoming.group and text != UNSUPPORTED:
+        text = f"@{incoming.sender_name or incoming.sender} {text}"
+    payload: dict[str, Any] = {
+        "msgtype": "stream",
+        "stream": {"id": uuid.uuid4().hex, "finish": True, "content": text},
+    }
+    return JSONResponse(bot.encrypt_reply(payload, request.query_params.get("nonce")))
+
+
+@router.get("/wecom-app")
+async def wecom_app_verify(request: Request) -> Response:
+    try:
+        app = _wiring(request).wecom_app
+        if app is None:
+            raise NotConfigured("WECOM_APP_TOKEN / WECOM_APP_ENCODING_AES_KEY are not set")
+        return PlainTextResponse(app.verify_url(request.query_params))
+    except ChannelError as error:
+        return _rejected(request, error)
+
+
+@router.post("/wecom-app")
+async def wecom_app_message(request: Request) -> Response:
+    wiring = _wiring(request)
+    try:
+        app = wiring.wecom_app
+        if app is None:
+            raise NotConfigured("WECOM_APP_TOKEN / WECOM_APP_ENCODING_AES_KEY are not set")
+        fields, incoming = app.open(
+            request.query_params, await _body(request, wiring.settings.max_body_bytes)
+        )
+    except ChannelError as error:
+        return _rejected(request, error)
+    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    if answer.deferred or not answer.replies:
+        return PlainTextResponse("success")
+    nonce = request.query_params.get("nonce", "")
+    return Response(app.render_reply(fields, answer.replies[0], nonce), media_type=XML)

@@ -406,3 +406,37 @@ def test_the_wecom_staff_app_verifies_and_answers(stack: RunningStack) -> None:
     envelope = parse_fields(response.content)
     reply = parse_fields(PrpCrypto(crypto.key).decrypt(envelope["Encrypt"], APP["receive_id"]))
     assert reply["ToUserName"] == "staff-wang" and "客服工作台" in reply["Content"]
+
+
+def test_buttons_become_numbered_choices_answered_with_a_digit(
+    peer: OfficialAccountPeer, stack_system: LocalPropertySystem
+) -> None:
+    greeting = peer.reply(peer.post(peer.text("demo-resident-1", "你好")))["Content"]
+    assert greeting.endswith("1. 查本月账单\n（回复数字即可选择）")
+
+    chosen = peer.reply(peer.post(peer.text("demo-resident-1", "1")))["Content"]
+
+    assert f"物业费 {property_fee(stack_system, 'demo-resident-1')}" in chosen
+
+
+def test_retries_reaching_two_app_workers_are_still_one_turn(
+    stack: RunningStack, stack_system: LocalPropertySystem, rasa: httpx.Client, tmp_path
+) -> None:
+    if "REDIS_URL" not in stack.env:
+        pytest.skip("several workers share dedupe through Redis")
+    second = AppProcess(env={**stack.env, "RASA_URL": stack.rasa_url}, log=tmp_path / "w2.log")
+    second.start()
+    try:
+        workers = [OfficialAccountPeer(stack.app_url), OfficialAccountPeer(second.url)]
+        message = workers[0].text("demo-resident-3", "物业费交了没有")
+        turns_before = user_turns(rasa, "demo-resident-3")
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            responses = list(pool.map(lambda i: workers[i % 2].post(message, "aes"), range(6)))
+    finally:
+        second.stop()
+
+    contents = {workers[0].reply(r)["Content"] for r in responses}
+    assert len(contents) == 1
+    assert property_fee(stack_system, "demo-resident-3") in contents.pop()
+    assert user_turns(rasa, "demo-resident-3") - turns_before == 1

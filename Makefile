@@ -6,6 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 APP_PY := .venv/bin/python
 RASA := .venv-rasa/bin/rasa
+RASA_PY := .venv-rasa/bin/python
 RASA_PROJECT := --config bot/config.yml --domain bot/domain --data data
 export UV_PYTHON_DOWNLOADS := never
 export RASA_TELEMETRY_ENABLED := false
@@ -16,6 +17,7 @@ help:
 	@echo "make run     start Rasa (:5005) and the app (:8000) with the demo community"
 	@echo "make test    install what the tests need, train if stale, run the whole suite"
 	@echo "make train   retrain the Rasa model if data/ or bot/ changed"
+	@echo "make eval    NLU report on the held-out set, with a baseline and 5-fold CV (results/)"
 	@echo "make shell   chat with the bot in the terminal (as demo-resident-1)"
 	@echo "make lint    ruff"
 
@@ -47,8 +49,13 @@ run: envs
 test: envs
 	$(APP_PY) -m ruff check .
 	$(RASA) data validate $(RASA_PROJECT) --fail-on-warnings
+	$(RASA_PY) -m pytest -c tests/bot/components/pytest.ini tests/bot/components
 	$(APP_PY) -m scripts.model ensure
 	$(APP_PY) -m pytest
+
+# NLU report: held-out set, out-of-domain set, baseline, 5-fold cross-validation -> results/
+eval: train
+	$(RASA_PY) -m scripts.eval_nlu $(EVAL_ARGS)
 
 shell: envs train
 	ACTION_ENDPOINT_URL=$${ACTION_ENDPOINT_URL:-http://127.0.0.1:8000/rasa/webhook} \

@@ -11,6 +11,8 @@ from integrations.property.seed import seed_demo
 from tests.services import postgres_schema
 
 ADMIN_PASSWORD = "test-admin-password"
+# The NLU components' tests run in the Rasa environment (see `make test`).
+collect_ignore = ["bot/components"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -152,12 +152,13 @@ def sweep(
     return rows
 
 
-def choose(rows: list[dict[str, float]]) -> dict[str, float]:
-    """The most accurate pair whose false actions stay within the target."""
-    allowed = [r for r in rows if r["false_action_rate"] <= MAX_FALSE_ACTION_RATE]
-    return max(
-        allowed or rows, key=lambda r: (r["accuracy"], -r["false_action_rate"], -r["fallback"])
-    )
+def choose(rows: list[dict[str, float]], slack: float = 0.005) -> dict[str, float]:
+    """Among settings with false actions within the target and accuracy within `slack` of
+    the best such setting: the fewest false actions, then the most cautious thresholds."""
+    allowed = [r for r in rows if r["false_action_rate"] <= MAX_FALSE_ACTION_RATE] or rows
+    best = max(r["accuracy"] for r in allowed)
+    near = [r for r in allowed if r["accuracy"] >= best - slack]
+    return min(near, key=lambda r: (r["false_action_rate"], -r["fallback"], r["gate"]))
 
 
 def entity_scores(

@@ -12,13 +12,41 @@ ROOT = Path(__file__).resolve().parents[2]
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 TRANSACTIONAL_MINIMUM = 40
 CONTRACT = {
-    "greet", "goodbye", "thank", "affirm", "deny", "inform", "bot_challenge", "out_of_scope",
-    "request_human", "report_repair", "query_repair_status", "urge_repair", "cancel_repair",
-    "rate_service", "query_bill", "book_facility", "cancel_booking", "query_booking",
-    "file_complaint", "query_complaint_status", "bind_house", "query_announcement", "faq",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "inform",
+    "bot_challenge",
+    "out_of_scope",
+    "request_human",
+    "report_repair",
+    "query_repair_status",
+    "urge_repair",
+    "cancel_repair",
+    "rate_service",
+    "query_bill",
+    "book_facility",
+    "cancel_booking",
+    "query_booking",
+    "file_complaint",
+    "query_complaint_status",
+    "bind_house",
+    "query_announcement",
+    "faq",
 }
-TRANSACTIONAL = CONTRACT - {"greet", "goodbye", "thank", "affirm", "deny", "inform",
-                            "bot_challenge", "out_of_scope", "faq"}
+TRANSACTIONAL = CONTRACT - {
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "inform",
+    "bot_challenge",
+    "out_of_scope",
+    "faq",
+}
 
 
 def blocks(path: Path) -> list[dict]:
@@ -30,15 +58,21 @@ def sentences(paths: list[Path]) -> dict[str, list[str]]:
     for path in paths:
         for block in blocks(path):
             if "intent" in block:
-                lines = [ANNOTATION.sub(r"\1", line.strip().removeprefix("- "))
-                         for line in block["examples"].splitlines() if line.strip()]
+                lines = [
+                    ANNOTATION.sub(r"\1", line.strip().removeprefix("- "))
+                    for line in block["examples"].splitlines()
+                    if line.strip()
+                ]
                 found.setdefault(block["intent"], []).extend(lines)
     return found
 
 
 def normal(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKC", text)
-                   if not unicodedata.category(c).startswith(("P", "Z", "S")))
+    return "".join(
+        c
+        for c in unicodedata.normalize("NFKC", text)
+        if not unicodedata.category(c).startswith(("P", "Z", "S"))
+    )
 
 
 TRAIN = sentences(sorted((ROOT / "data" / "nlu").glob("*.yml")))
@@ -73,9 +107,10 @@ def test_lookup_entries_are_unique_and_longer_forms_come_first() -> None:
     """Rasa matches a lookup table's entries in file order: a prefix must not shadow."""
     for path in sorted((ROOT / "data" / "nlu" / "lookups").glob("*.yml")):
         for block in blocks(path):
-            entries = [e.strip().removeprefix("- ") for e in block["examples"].splitlines()
-                       if e.strip()]
+            entries = [
+                e.strip().removeprefix("- ") for e in block["examples"].splitlines() if e.strip()
+            ]
             assert len(entries) == len(set(entries)), path.name
             for i, entry in enumerate(entries):
-                later = [other for other in entries[i + 1:] if other.startswith(entry)]
+                later = [other for other in entries[i + 1 :] if other.startswith(entry)]
                 assert later == [], f"{path.name}: {entry!r} shadows {later}"

@@ -1,4 +1,5 @@
-"""What counts as understanding well enough: shared by `make eval` and the tests."""
+"""The NLU contract's intents and what counts as understanding well enough: shared by
+`make eval` and the tests."""
 
 MIN_ACCURACY = 0.95
 MIN_MACRO_F1 = 0.93
@@ -23,3 +24,17 @@ TRANSACTIONAL = frozenset(
         "request_human",
     }
 )
+CONVERSATIONAL = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "inform",
+        "bot_challenge",
+        "out_of_scope",
+        "faq",
+    }
+)
+CONTRACT = TRANSACTIONAL | CONVERSATIONAL

@@ -12,10 +12,10 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from app.conversations.router import UNSUPPORTED
+from app.conversations.router import UNSUPPORTED, Answer
 from app.wiring import Wiring
 from integrations.wechat.errors import ChannelError, NotConfigured, OversizeBody
-from integrations.wechat.messages import from_official_account
+from integrations.wechat.messages import Incoming, from_official_account
 from integrations.wechat.wecom import bot_incoming
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
@@ -50,30 +50,48 @@ def _rejected(request: Request, error: ChannelError) -> Response:
     return PlainTextResponse(error.reason, status_code=error.status_code)
 
 
-@router.get("/oa")
-async def official_account_verify(request: Request) -> Response:
+CONFIG_HINTS = {
+    "official_account": "WECHAT_TOKEN / WECHAT_APP_ID",
+    "wecom_bot": "WECOM_BOT_TOKEN / WECOM_BOT_ENCODING_AES_KEY",
+    "wecom_app": "WECOM_CORP_ID / WECOM_APP_TOKEN / WECOM_APP_ENCODING_AES_KEY",
+}
+
+
+def _channel(request: Request, name: str) -> Any:
+    channel = getattr(_wiring(request), name)
+    if channel is None:
+        raise NotConfigured(f"{CONFIG_HINTS[name]} not set")
+    return channel
+
+
+def _verify(request: Request, name: str) -> Response:
+    """The GET each platform sends when the callback URL is configured."""
     try:
-        account = _wiring(request).official_account
-        if account is None:
-            raise NotConfigured("WECHAT_TOKEN / WECHAT_APP_ID are not set")
-        return PlainTextResponse(account.verify_server(request.query_params))
+        return PlainTextResponse(_channel(request, name).verify_url(request.query_params))
     except ChannelError as error:
         return _rejected(request, error)
+
+
+async def _answer(request: Request, incoming: Incoming) -> Answer:
+    settings = _wiring(request).settings
+    return await _wiring(request).router.handle(incoming, settings.reply_deadline_seconds)
+
+
+@router.get("/oa")
+async def official_account_verify(request: Request) -> Response:
+    return _verify(request, "official_account")
 
 
 @router.post("/oa")
 async def official_account_message(request: Request) -> Response:
-    wiring = _wiring(request)
     try:
-        account = wiring.official_account
-        if account is None:
-            raise NotConfigured("WECHAT_TOKEN / WECHAT_APP_ID are not set")
-        body = await _body(request, wiring.settings.max_body_bytes)
+        account = _channel(request, "official_account")
+        body = await _body(request, _wiring(request).settings.max_body_bytes)
         fields, encrypted = account.open(request.query_params, body)
         incoming = from_official_account(fields)
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    answer = await _answer(request, incoming)
     if answer.deferred or not answer.replies:
         return PlainTextResponse("success")
     nonce = request.query_params.get("nonce", "")
@@ -83,29 +101,18 @@ async def official_account_message(request: Request) -> Response:
 
 @router.get("/wecom-bot")
 async def wecom_bot_verify(request: Request) -> Response:
-    try:
-        bot = _wiring(request).wecom_bot
-        if bot is None:
-            raise NotConfigured("WECOM_BOT_TOKEN / WECOM_BOT_ENCODING_AES_KEY are not set")
-        return PlainTextResponse(bot.verify_url(request.query_params))
-    except ChannelError as error:
-        return _rejected(request, error)
+    return _verify(request, "wecom_bot")
 
 
 @router.post("/wecom-bot")
 async def wecom_bot_message(request: Request) -> Response:
-    wiring = _wiring(request)
     try:
-        bot = wiring.wecom_bot
-        if bot is None:
-            raise NotConfigured("WECOM_BOT_TOKEN / WECOM_BOT_ENCODING_AES_KEY are not set")
-        message = bot.open(
-            request.query_params, await _body(request, wiring.settings.max_body_bytes)
-        )
-        incoming = bot_incoming(message)
+        bot = _channel(request, "wecom_bot")
+        body = await _body(request, _wiring(request).settings.max_body_bytes)
+        incoming = bot_incoming(bot.open(request.query_params, body))
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    answer = await _answer(request, incoming)
     if answer.deferred or not answer.replies:
         return PlainTextResponse("")
     text = answer.replies[0]
@@ -120,28 +127,18 @@ async def wecom_bot_message(request: Request) -> Response:
 
 @router.get("/wecom-app")
 async def wecom_app_verify(request: Request) -> Response:
-    try:
-        app = _wiring(request).wecom_app
-        if app is None:
-            raise NotConfigured("WECOM_APP_TOKEN / WECOM_APP_ENCODING_AES_KEY are not set")
-        return PlainTextResponse(app.verify_url(request.query_params))
-    except ChannelError as error:
-        return _rejected(request, error)
+    return _verify(request, "wecom_app")
 
 
 @router.post("/wecom-app")
 async def wecom_app_message(request: Request) -> Response:
-    wiring = _wiring(request)
     try:
-        app = wiring.wecom_app
-        if app is None:
-            raise NotConfigured("WECOM_APP_TOKEN / WECOM_APP_ENCODING_AES_KEY are not set")
-        fields, incoming = app.open(
-            request.query_params, await _body(request, wiring.settings.max_body_bytes)
-        )
+        app = _channel(request, "wecom_app")
+        body = await _body(request, _wiring(request).settings.max_body_bytes)
+        fields, incoming = app.open(request.query_params, body)
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await wiring.router.handle(incoming, wiring.settings.reply_deadline_seconds)
+    answer = await _answer(request, incoming)
     if answer.deferred or not answer.replies:
         return PlainTextResponse("success")
     nonce = request.query_params.get("nonce", "")

@@ -29,7 +29,7 @@ class OfficialAccount:
         self.max_age_seconds = max_age_seconds
         self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if encoding_aes_key else None
 
-    def verify_server(self, query: Mapping[str, str]) -> str:
+    def verify_url(self, query: Mapping[str, str]) -> str:
         """The GET WeChat sends when the URL is configured: answer `echostr` if it is signed."""
         self._check_request(query)
         return query.get("echostr", "")

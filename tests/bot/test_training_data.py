@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
 
 import yaml
 
+from scripts.eval_nlu_targets import CONTRACT, TRANSACTIONAL
+from tests.nlu_examples import read_examples
+
 ROOT = Path(__file__).resolve().parents[2]
-ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 TRANSACTIONAL_MINIMUM = 40
-CONTRACT = {
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "inform",
-    "bot_challenge",
-    "out_of_scope",
-    "request_human",
-    "report_repair",
-    "query_repair_status",
-    "urge_repair",
-    "cancel_repair",
-    "rate_service",
-    "query_bill",
-    "book_facility",
-    "cancel_booking",
-    "query_booking",
-    "file_complaint",
-    "query_complaint_status",
-    "bind_house",
-    "query_announcement",
-    "faq",
-}
-TRANSACTIONAL = CONTRACT - {
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "inform",
-    "bot_challenge",
-    "out_of_scope",
-    "faq",
-}
 
 
 def blocks(path: Path) -> list[dict]:
@@ -56,14 +21,8 @@ def blocks(path: Path) -> list[dict]:
 def sentences(paths: list[Path]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in paths:
-        for block in blocks(path):
-            if "intent" in block:
-                lines = [
-                    ANNOTATION.sub(r"\1", line.strip().removeprefix("- "))
-                    for line in block["examples"].splitlines()
-                    if line.strip()
-                ]
-                found.setdefault(block["intent"], []).extend(lines)
+        for text, intent in read_examples(path):
+            found.setdefault(intent, []).append(text)
     return found
 
 

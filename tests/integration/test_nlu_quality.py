@@ -6,27 +6,18 @@ the headline targets from silently regressing when the training data changes.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
-import yaml
 
 from scripts.eval_nlu_targets import MAX_FALSE_ACTION_RATE, MIN_ACCURACY, TRANSACTIONAL
+from tests.nlu_examples import read_examples
 
 EVAL = Path(__file__).resolve().parents[2] / "eval"
-ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def examples(name: str) -> list[tuple[str, str]]:
-    document = yaml.safe_load((EVAL / name).read_text(encoding="utf-8"))
-    found = []
-    for block in document["nlu"]:
-        for line in block["examples"].splitlines():
-            text = ANNOTATION.sub(r"\1", line.strip().removeprefix("- "))
-            if text:
-                found.append((text, block["intent"]))
-    return found
+    return read_examples(EVAL / name)
 
 
 def parse(rasa: httpx.Client, text: str) -> str:

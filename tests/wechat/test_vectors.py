@@ -42,11 +42,11 @@ def test_plain_mode_server_verification_echoes_echostr() -> None:
     )
     query = {k: vector[k] for k in ("signature", "timestamp", "nonce", "echostr")}
 
-    assert account.verify_server(query) == vector["echostr"]
+    assert account.verify_url(query) == vector["echostr"]
     with pytest.raises(BadSignature):
-        account.verify_server({**query, "signature": "0" * 40})
+        account.verify_url({**query, "signature": "0" * 40})
     with pytest.raises(StaleRequest):
-        OfficialAccount(vector["token"], "wx-any", None).verify_server(query)
+        OfficialAccount(vector["token"], "wx-any", None).verify_url(query)
 
 
 def test_official_account_decrypts_the_tencent_sample() -> None:

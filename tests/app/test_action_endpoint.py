@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -118,3 +119,92 @@ def test_the_action_endpoint_token_is_enforced_when_configured(
     assert client.post("/rasa/webhook", json=call).status_code == 401
     assert client.post("/rasa/webhook?token=wrong", json=call).status_code == 401
     assert client.post("/rasa/webhook?token=s3cret", json=call).status_code == 404
+
+
+def reply_to(client: TestClient, sender: str, text: str, entities: list[dict[str, Any]]) -> str:
+    response = client.post(
+        "/rasa/webhook", json=action_call("action_query_bill", sender, text, entities)
+    )
+    assert response.status_code == 200
+    return "\n".join(m["text"] for m in response.json()["responses"])
+
+
+def month_entity(first: date) -> dict[str, Any]:
+    following = (first + timedelta(days=32)).replace(day=1)
+    return {
+        "entity": "time",
+        "start": 0,
+        "end": 3,
+        "value": {
+            "start": f"{first.isoformat()}T00:00:00+08:00",
+            "end": f"{following.isoformat()}T00:00:00+08:00",
+        },
+    }
+
+
+def test_last_months_water_bill_is_that_months_amount(
+    make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
+) -> None:
+    client = make_client(database_url=database_url)
+    water = system.bills.statement("demo-resident-1", bill_type="水费").lines
+    last_month = water[1]
+
+    reply = reply_to(
+        client,
+        "demo-resident-1",
+        "上个月水费多少",
+        [
+            {"entity": "bill_type", "value": "水费", "start": 3, "end": 5},
+            month_entity(last_month.period),
+        ],
+    )
+
+    assert f"{last_month.period.year}年{last_month.period.month}月水费" in reply
+    assert f"水费 ¥{last_month.amount:,.2f}（已缴）" in reply
+    assert f"¥{water[0].amount:,.2f}" not in reply or water[0].amount == last_month.amount
+
+
+def test_arrears_list_every_unpaid_bill_and_their_total(
+    make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
+) -> None:
+    client = make_client(database_url=database_url)
+    unpaid = system.bills.statement("demo-resident-2", unpaid_only=True)
+
+    reply = reply_to(client, "demo-resident-2", "我家有没有欠费", [])
+
+    assert f"未缴费用共 ¥{unpaid.unpaid_total:,.2f}" in reply
+    assert reply.count("未缴，请于") == len(unpaid.lines)
+
+
+def test_payment_history_shows_paid_bills_with_their_dates(
+    make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
+) -> None:
+    client = make_client(database_url=database_url)
+    this_year = date.today().replace(month=1, day=1)
+    paid = [
+        b
+        for b in system.bills.statement("demo-resident-1", bill_type="物业费").lines
+        if b.paid and b.period >= this_year
+    ]
+
+    reply = reply_to(
+        client,
+        "demo-resident-1",
+        "今年物业费缴费记录",
+        [
+            {"entity": "bill_type", "value": "物业费", "start": 2, "end": 5},
+            {
+                "entity": "time",
+                "start": 0,
+                "end": 2,
+                "value": {
+                    "start": f"{this_year.year}-01-01T00:00:00+08:00",
+                    "end": f"{this_year.year + 1}-01-01T00:00:00+08:00",
+                },
+            },
+        ],
+    )
+
+    assert reply.startswith("已缴物业费记录")
+    assert reply.count("缴纳") == len(paid)
+    assert "未缴" not in reply

@@ -172,6 +172,10 @@ class AttachmentInfo:
 class Residents(Protocol):
     def by_openid(self, openid: str) -> ResidentInfo | None: ...
 
+    def bind(
+        self, openid: str, *, building: str, unit: str, room: str, phone_last4: str, role: str
+    ) -> House: ...
+
 
 class Bills(Protocol):
     def statement(

@@ -169,6 +169,8 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    bind_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bind_locked_until: Mapped[datetime | None]
 
     houses: Mapped[list[ResidentRoom]] = relationship(back_populates="resident")
 

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from integrations.property import LocalPropertySystem
+from integrations.property.interface import PropertyError
 from integrations.property.models import utcnow
 from tests.conftest import ADMIN_PASSWORD
 
@@ -42,3 +45,51 @@ def test_staff_log_in_with_their_password_only(system: LocalPropertySystem) -> N
     assert admin.password_hash != ADMIN_PASSWORD
     assert system.staff.authenticate("admin", "wrong") is None
     assert system.staff.authenticate("nobody", ADMIN_PASSWORD) is None
+
+
+def test_a_resident_binds_a_room_with_the_registered_phone(system: LocalPropertySystem) -> None:
+    house = system.residents.bind(
+        "o-newcomer", building="2", unit="1", room="202", phone_last4="0002", role="tenant"
+    )
+
+    assert (house.label, house.role) == ("2栋1单元202", "tenant")
+    resident = system.residents.by_openid("o-newcomer")
+    assert resident is not None and [h.label for h in resident.houses] == ["2栋1单元202"]
+    bills = system.bills.statement("o-newcomer")
+    assert bills.lines and {b.house for b in bills.lines} == {"2栋1单元202"}
+
+
+def test_binding_a_second_room_keeps_the_first(system: LocalPropertySystem) -> None:
+    system.residents.bind(
+        "demo-resident-1", building="2", unit="1", room="202", phone_last4="0002", role="family"
+    )
+
+    houses = system.residents.by_openid("demo-resident-1").houses
+    assert sorted((h.label, h.role) for h in houses) == [
+        ("1栋1单元101", "owner"),
+        ("2栋1单元202", "family"),
+    ]
+
+
+def test_a_wrong_phone_binds_nothing_and_five_lock_binding(system: LocalPropertySystem) -> None:
+    for left in (4, 3, 2, 1):
+        with pytest.raises(PropertyError, match=f"还可以再试{left}次"):
+            system.residents.bind(
+                "o-guesser", building="1", unit="1", room="101", phone_last4="9999", role="owner"
+            )
+    with pytest.raises(PropertyError, match="30分钟后再试"):
+        system.residents.bind(
+            "o-guesser", building="1", unit="1", room="101", phone_last4="9999", role="owner"
+        )
+    with pytest.raises(PropertyError, match="30分钟后再试"):  # even with the right digits
+        system.residents.bind(
+            "o-guesser", building="1", unit="1", room="101", phone_last4="0001", role="owner"
+        )
+    assert system.residents.by_openid("o-guesser").houses == ()
+
+
+def test_an_unknown_room_is_a_clear_error(system: LocalPropertySystem) -> None:
+    with pytest.raises(PropertyError, match="没有找到9栋1单元101"):
+        system.residents.bind(
+            "o-x", building="9", unit="1", room="101", phone_last4="0001", role="owner"
+        )

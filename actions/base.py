@@ -9,10 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from app.deps import property_system
-from integrations.property.interface import PropertyError, PropertySystem
+from integrations.property.interface import NotBound, PropertyError, PropertySystem
 
 log = structlog.get_logger(__name__)
 
+BIND_BUTTON = [{"title": "绑定房屋", "payload": "/bind_house"}]
 SORRY = "抱歉，系统暂时出了点问题，请稍后再试，或拨打物业服务电话。"
 
 
@@ -40,6 +41,8 @@ class PropertyAction(Action, ABC):
     ) -> list[dict[str, Any]]:
         try:
             return await anyio.to_thread.run_sync(self.act, dispatcher, tracker, property_system())
+        except NotBound as error:
+            dispatcher.utter_message(text=error.message, buttons=BIND_BUTTON)
         except PropertyError as error:
             dispatcher.utter_message(text=error.message)
         except Exception:

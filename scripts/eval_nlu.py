@@ -271,6 +271,30 @@ def baseline(train: list[Example], texts: list[str]) -> tuple[list[str], list[fl
     return [classes[i] for i in best], [float(probabilities[k, i]) for k, i in enumerate(best)]
 
 
+def baseline_cross_validation(train: list[Example]) -> dict[str, float]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)),
+        LogisticRegression(max_iter=3000, C=10),
+    )
+    expected = [e.intent for e in train]
+    predicted = cross_val_predict(
+        model,
+        [e.text for e in train],
+        expected,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+    )
+    return {
+        "accuracy": accuracy_score(expected, predicted),
+        "macro_f1": f1_score(expected, predicted, average="macro"),
+    }
+
+
 def cross_validation(out: Path) -> dict[str, float]:
     target = out / "cross-validation"
     subprocess.run(
@@ -372,6 +396,9 @@ def main() -> None:
     }
     if not args.skip_cv:
         summary["pipeline"]["cross_validation_5_fold"] = cross_validation(out)
+        summary["baseline_tfidf_logreg"]["cross_validation_5_fold"] = baseline_cross_validation(
+            train
+        )
 
     (out / "intent_report.json").write_text(
         json.dumps(pipeline["report"], indent=2, ensure_ascii=False)
@@ -406,6 +433,7 @@ def main() -> None:
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     confusion_png(expected, [p.intent for p in held_pred], out / "intent_confusion_matrix.png")
+    (out / "summary.md").write_text(markdown(summary), encoding="utf-8")
     print(table(summary))
     print(
         f"\nReports: {out}/summary.json, intent_report.json, entity_report.json, "
@@ -434,12 +462,48 @@ def table(summary: dict[str, Any]) -> str:
         f"{'parse latency p50 / p99 (ms)':<34}"
         f"{p['parse_latency_ms']['p50']:>6.1f} / {p['parse_latency_ms']['p99']:.1f}",
     ]
-    cv = p.get("cross_validation_5_fold")
-    if cv:
+    cv, base_cv = p.get("cross_validation_5_fold"), b.get("cross_validation_5_fold")
+    if cv and base_cv:
         lines.append(
-            f"{'5-fold CV accuracy / macro-F1':<34}{pct(cv['accuracy']):>12}{cv['macro_f1']:>10.3f}"
+            f"{'5-fold CV accuracy':<34}{pct(cv['accuracy']):>12}{pct(base_cv['accuracy']):>12}"
+        )
+        lines.append(
+            f"{'5-fold CV macro-F1':<34}{cv['macro_f1']:>12.3f}{base_cv['macro_f1']:>12.3f}"
         )
     return "\n".join(lines)
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The results table for the README."""
+    p, b = summary["pipeline"], summary["baseline_tfidf_logreg"]
+    n = summary["examples"]
+    pct = "{:.1%}".format
+    rows = [
+        "| metric | pipeline | TF-IDF + LR baseline | target |",
+        "|---|---|---|---|",
+        f"| intent accuracy, held-out ({n['heldout']}) | {pct(p['intent_accuracy'])} | "
+        f"{pct(b['intent_accuracy'])} | ≥ {pct(MIN_ACCURACY)} |",
+        f"| intent macro-F1, held-out | {p['intent_macro_f1']:.3f} | "
+        f"{b['intent_macro_f1']:.3f} | ≥ {MIN_MACRO_F1} |",
+        f"| entity F1 (type and canonical value), held-out | {p['entity_f1']:.3f} | — | "
+        f"≥ {MIN_ENTITY_F1} |",
+        f"| out-of-domain false-action rate ({n['out_of_domain']}) | "
+        f"{pct(p['out_of_domain_false_action_rate'])} | "
+        f"{pct(b['out_of_domain_false_action_rate'])} | ≤ {pct(MAX_FALSE_ACTION_RATE)} |",
+    ]
+    cv, base_cv = p.get("cross_validation_5_fold"), b.get("cross_validation_5_fold")
+    if cv and base_cv:
+        rows.append(
+            f"| 5-fold cross-validation on the training data ({n['train']}): accuracy / "
+            f"macro-F1 | {pct(cv['accuracy'])} / {cv['macro_f1']:.3f} | "
+            f"{pct(base_cv['accuracy'])} / {base_cv['macro_f1']:.3f} | — |"
+        )
+    latency = p["parse_latency_ms"]
+    rows.append(
+        f"| NLU parse latency p50 / p99 (in-process) | {latency['p50']:.1f} ms / "
+        f"{latency['p99']:.1f} ms | — | — |"
+    )
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from integrations.wechat.messages import Incoming
 
 MAX_INBOUND_ATTEMPTS = 30
 MAX_OUTBOUND_ATTEMPTS = 10
+SEND_LEASE = timedelta(seconds=60)
 
 
 class MessageLog:
@@ -111,6 +112,8 @@ class MessageLog:
             )
 
     def enqueue(self, channel: str, recipient: str, text: str, title: str) -> int:
+        """Record a push; the caller sends it now, so the retry loop leaves it alone for a
+        lease (a failed attempt reschedules it, a crash lets the lease run out)."""
         with self._sessions.begin() as session:
             row = OutboundMessage(
                 channel=channel,
@@ -118,7 +121,7 @@ class MessageLog:
                 text=text,
                 title=title,
                 created_at=utcnow(),
-                next_attempt_at=utcnow(),
+                next_attempt_at=utcnow() + SEND_LEASE,
             )
             session.add(row)
             session.flush()
@@ -161,7 +164,7 @@ class MessageLog:
                 .limit(limit)
             ).all()
             for row in rows:
-                lease = now + timedelta(seconds=60)  # others skip it while this worker sends
+                lease = now + SEND_LEASE  # others skip it while this worker sends
                 won = session.execute(
                     update(OutboundMessage)
                     .where(

@@ -6,6 +6,7 @@ Every rejection is a 4xx with one log line; nothing is processed twice; no 500s.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -77,6 +78,17 @@ async def _answer(request: Request, incoming: Incoming) -> Answer:
     return await _wiring(request).router.handle(incoming, settings.reply_deadline_seconds)
 
 
+async def _xml_reply(
+    request: Request, incoming: Incoming, render: Callable[[str, str], str]
+) -> Response:
+    """A passive XML reply rendered by `render(text, nonce)`, or `success` when deferred."""
+    answer = await _answer(request, incoming)
+    if answer.deferred or not answer.replies:
+        return PlainTextResponse("success")
+    nonce = request.query_params.get("nonce", "")
+    return Response(render(answer.replies[0], nonce), media_type=XML)
+
+
 @router.get("/oa")
 async def official_account_verify(request: Request) -> Response:
     return _verify(request, "official_account")
@@ -91,12 +103,11 @@ async def official_account_message(request: Request) -> Response:
         incoming = from_official_account(fields)
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await _answer(request, incoming)
-    if answer.deferred or not answer.replies:
-        return PlainTextResponse("success")
-    nonce = request.query_params.get("nonce", "")
-    xml = account.render_reply(fields, answer.replies[0], encrypted=encrypted, nonce=nonce)
-    return Response(xml, media_type=XML)
+    return await _xml_reply(
+        request,
+        incoming,
+        lambda text, nonce: account.render_reply(fields, text, encrypted=encrypted, nonce=nonce),
+    )
 
 
 @router.get("/wecom-bot")
@@ -138,8 +149,6 @@ async def wecom_app_message(request: Request) -> Response:
         fields, incoming = app.open(request.query_params, body)
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await _answer(request, incoming)
-    if answer.deferred or not answer.replies:
-        return PlainTextResponse("success")
-    nonce = request.query_params.get("nonce", "")
-    return Response(app.render_reply(fields, answer.replies[0], nonce), media_type=XML)
+    return await _xml_reply(
+        request, incoming, lambda text, nonce: app.render_reply(fields, text, nonce)
+    )

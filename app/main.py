@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.logging import configure_logging
-from app.routes import actions, health, wechat
+from app.routes import actions, health, staff_api, wechat
 from app.settings import get_settings
 from app.wiring import Wiring
 
@@ -31,6 +31,7 @@ def create_app() -> FastAPI:
     application.include_router(health.router)
     application.include_router(actions.router)
     application.include_router(wechat.router)
+    application.include_router(staff_api.router)
     return application
 
 

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 4.0
     action_endpoint_token: SecretStr | None = None
     admin_password: SecretStr | None = None
+    # Signs staff API tokens; required in production, random per process in development.
+    secret_key: SecretStr | None = None
+    staff_token_minutes: int = 8 * 60
     var_dir: Path = ROOT / "var"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -257,3 +257,11 @@ def conversation_id(incoming: Incoming) -> str:
     if incoming.channel == "oa":
         return incoming.sender
     return f"{incoming.channel}:{incoming.sender}"
+
+
+def push_target(conversation: str) -> tuple[str, str]:
+    """The channel and recipient for a Rasa sender id (the inverse of `conversation_id`)."""
+    channel, _, recipient = conversation.partition(":")
+    if recipient and channel in ("wecom-bot", "wecom-app"):
+        return channel, recipient
+    return "oa", conversation

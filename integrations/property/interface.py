@@ -106,6 +106,7 @@ class RepairInfo:
     rating: int | None
     created_at: datetime
     events: tuple[RepairEventInfo, ...]
+    resident_openid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,8 @@ class Bills(Protocol):
         unpaid_only: bool = False,
     ) -> BillStatement: ...
 
+    def for_room(self, building: str, unit: str, room: str) -> BillStatement: ...
+
 
 class Repairs(Protocol):
     def create(
@@ -205,6 +208,8 @@ class Repairs(Protocol):
     def get(self, number: str, *, openid: str | None = None) -> RepairInfo: ...
 
     def for_resident(self, openid: str, *, open_only: bool = False) -> list[RepairInfo]: ...
+
+    def list(self, *, status: str | None = None, limit: int = 100) -> list[RepairInfo]: ...
 
     def transition(
         self, number: str, status: str, *, actor: str, note: str = "", assignee: str | None = None

@@ -1,17 +1,33 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from integrations.property.interface import BillLine, BillStatement, PropertyError
-from integrations.property.models import Bill, BillType
+from integrations.property.interface import BillLine, BillStatement, NotFound, PropertyError
+from integrations.property.models import Bill, BillType, Building, Room, Unit
 from integrations.property.services._base import Service, require_bound, room_labels
 
 TYPE_ORDER = {bill_type: index for index, bill_type in enumerate(BillType)}
 
 
 class BillService(Service):
+    def for_room(self, building: str, unit: str, room: str) -> BillStatement:
+        """A room's bills, for staff (residents go through `statement`)."""
+        with self._tx() as session:
+            room_id = session.scalar(
+                select(Room.id)
+                .join(Room.unit)
+                .join(Unit.building)
+                .where(Building.number == building, Unit.number == unit, Room.number == room)
+            )
+            if room_id is None:
+                raise NotFound(f"没有找到{building}栋{unit}单元{room}。")
+            bills = session.scalars(select(Bill).where(Bill.room_id == room_id))
+            return _statement(session, bills, {room_id})
+
     def statement(
         self,
         openid: str,
@@ -37,22 +53,23 @@ class BillService(Service):
                 query = query.where(Bill.period <= period_to)
             if unpaid_only:
                 query = query.where(Bill.paid_at.is_(None))
-            bills = sorted(
-                session.scalars(query),
-                key=lambda b: (-b.period.toordinal(), TYPE_ORDER[b.bill_type]),
+            return _statement(session, session.scalars(query), room_ids)
+
+
+def _statement(session: Session, bills: Iterable[Bill], room_ids: set[int]) -> BillStatement:
+    labels = room_labels(session, room_ids)
+    ordered = sorted(bills, key=lambda b: (-b.period.toordinal(), TYPE_ORDER[b.bill_type]))
+    return BillStatement(
+        lines=tuple(
+            BillLine(
+                id=bill.id,
+                house=labels[bill.room_id],
+                bill_type=bill.bill_type.value,
+                period=bill.period,
+                amount=bill.amount,
+                due_date=bill.due_date,
+                paid_at=bill.paid_at,
             )
-            labels = room_labels(session, room_ids)
-            return BillStatement(
-                lines=tuple(
-                    BillLine(
-                        id=bill.id,
-                        house=labels[bill.room_id],
-                        bill_type=bill.bill_type.value,
-                        period=bill.period,
-                        amount=bill.amount,
-                        due_date=bill.due_date,
-                        paid_at=bill.paid_at,
-                    )
-                    for bill in bills
-                )
-            )
+            for bill in ordered
+        )
+    )

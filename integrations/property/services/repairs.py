@@ -10,7 +10,7 @@ from integrations.property.interface import (
     RepairEventInfo,
     RepairInfo,
 )
-from integrations.property.models import RepairEvent, RepairOrder, RepairStatus, utcnow
+from integrations.property.models import RepairEvent, RepairOrder, RepairStatus, Resident, utcnow
 from integrations.property.services import numbering
 from integrations.property.services._base import Service, require_resident, room_labels
 
@@ -98,6 +98,19 @@ class RepairService(Service):
                 query = query.where(RepairOrder.status.in_(OPEN_STATUSES))
             return [_info(session, order) for order in session.scalars(query)]
 
+    def list(self, *, status: str | None = None, limit: int = 100) -> list[RepairInfo]:
+        """Orders for staff, newest first, optionally of one status."""
+        with self._tx() as session:
+            query = (
+                select(RepairOrder)
+                .options(selectinload(RepairOrder.events))
+                .order_by(RepairOrder.id.desc())
+                .limit(limit)
+            )
+            if status is not None:
+                query = query.where(RepairOrder.status == RepairStatus(status))
+            return [_info(session, order) for order in session.scalars(query)]
+
     def transition(
         self, number: str, status: str, *, actor: str, note: str = "", assignee: str | None = None
     ) -> RepairInfo:
@@ -148,6 +161,9 @@ def _info(session: Session, order: RepairOrder) -> RepairInfo:
         assignee=order.assignee,
         rating=order.rating,
         created_at=order.created_at,
+        resident_openid=(
+            session.get(Resident, order.resident_id).wechat_openid if order.resident_id else None
+        ),
         events=tuple(
             RepairEventInfo(kind=e.kind, status=e.status.value, actor=e.actor, note=e.note, at=e.at)
             for e in order.events

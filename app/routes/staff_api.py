@@ -1,0 +1,111 @@
+"""The staff REST API (documented at /docs): sign in, repair orders, bills."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import anyio
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from app.conversations.router import push_target
+from app.deps import local_property_system
+from app.security import Staff, StaffUser, issue_token
+from integrations.property.interface import InvalidTransition, NotFound, RepairInfo
+
+router = APIRouter(prefix="/api", tags=["staff"])
+log = structlog.get_logger(__name__)
+
+STATUS_NOTICES = {
+    "assigned": "您的报修单 {number}（{item}）已派单，维修师傅{assignee}会尽快与您联系。",
+    "in_progress": "您的报修单 {number}（{item}）维修师傅已开始处理。",
+    "completed": "您的报修单 {number}（{item}）已维修完成。请回复1-5分为本次服务打分，"
+    "也欢迎说说您的意见。",
+}
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class Assignment(BaseModel):
+    assignee: str
+
+
+class Completion(BaseModel):
+    note: str = ""
+
+
+@router.post("/auth/token", response_model=Token)
+def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    user = local_property_system().staff.authenticate(form.username, form.password)
+    if user is None:
+        raise HTTPException(
+            status_code=401, detail="用户名或密码错误。", headers={"WWW-Authenticate": "Bearer"}
+        )
+    staff = Staff(user.username, user.display_name, user.role.value)
+    return Token(access_token=issue_token(staff))
+
+
+@router.get("/repairs")
+def list_repairs(staff: StaffUser, status: str | None = None) -> list[RepairInfo]:
+    return local_property_system().repairs.list(status=status)
+
+
+@router.post("/repairs/{number}/assign")
+async def assign_repair(
+    number: str, body: Assignment, staff: StaffUser, request: Request
+) -> RepairInfo:
+    return await _transition(request, number, "assigned", staff, assignee=body.assignee)
+
+
+@router.post("/repairs/{number}/start")
+async def start_repair(number: str, staff: StaffUser, request: Request) -> RepairInfo:
+    return await _transition(request, number, "in_progress", staff)
+
+
+@router.post("/repairs/{number}/complete")
+async def complete_repair(
+    number: str, body: Completion, staff: StaffUser, request: Request
+) -> RepairInfo:
+    return await _transition(request, number, "completed", staff, note=body.note)
+
+
+@router.get("/bills")
+def room_bills(building: str, unit: str, room: str, staff: StaffUser) -> dict[str, Any]:
+    try:
+        statement = local_property_system().bills.for_room(building, unit, room)
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+    lines = [{**asdict(line), "amount": str(line.amount)} for line in statement.lines]
+    return {
+        "lines": lines,
+        "total": str(statement.total),
+        "unpaid_total": str(statement.unpaid_total),
+    }
+
+
+async def _transition(
+    request: Request, number: str, status: str, staff: Staff, **changes: Any
+) -> RepairInfo:
+    system = local_property_system()
+    try:
+        order = await anyio.to_thread.run_sync(
+            lambda: system.repairs.transition(number, status, actor=staff.display_name, **changes)
+        )
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+    except InvalidTransition as refused:
+        raise HTTPException(status_code=409, detail=refused.message) from None
+    log.info("repair_status_changed", number=order.number, status=status, staff=staff.username)
+    if order.resident_openid:
+        channel, recipient = push_target(order.resident_openid)
+        text = STATUS_NOTICES[status].format(
+            number=order.number, item=order.item, assignee=order.assignee or ""
+        )
+        await request.app.state.wiring.outbox.send(channel, recipient, text, title="报修进度")
+    return order

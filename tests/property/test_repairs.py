@@ -8,6 +8,7 @@ import pytest
 
 from integrations.property import LocalPropertySystem
 from integrations.property.interface import InvalidTransition, NotFound, PropertyError
+from integrations.property.services.emergencies import emergency_of
 
 
 def test_a_new_repair_gets_a_number_the_resident_can_quote(system: LocalPropertySystem) -> None:
@@ -84,3 +85,68 @@ def test_open_repairs_of_a_resident(system: LocalPropertySystem) -> None:
         o.status in {"submitted", "assigned", "in_progress"} for o in still_open
     )
     assert {o.number for o in still_open} < {o.number for o in mine}
+
+
+def test_a_resident_urges_their_open_repair_and_staff_see_it(system: LocalPropertySystem) -> None:
+    number = system.repairs.create("demo-resident-1", item="水管").number
+
+    urged = system.repairs.urge(number, openid="demo-resident-1")
+
+    assert urged.status == "submitted"
+    assert [(e.kind, e.actor, e.note) for e in urged.events][-1] == ("urged", "张伟", "住户催单")
+    with pytest.raises(NotFound):
+        system.repairs.urge(number, openid="demo-resident-2")
+
+
+def test_a_resident_cancels_before_work_starts_but_not_after(
+    system: LocalPropertySystem,
+) -> None:
+    early = system.repairs.create("demo-resident-1", item="灯").number
+    assert system.repairs.cancel(early, openid="demo-resident-1").status == "cancelled"
+    with pytest.raises(InvalidTransition, match="不需要催办"):
+        system.repairs.urge(early, openid="demo-resident-1")
+
+    started = system.repairs.create("demo-resident-1", item="门锁").number
+    system.repairs.transition(started, "in_progress", actor="老赵")
+    with pytest.raises(InvalidTransition, match="维修中，不能取消了"):
+        system.repairs.cancel(started, openid="demo-resident-1")
+
+
+def test_a_completed_repair_is_rated_once_from_one_to_five(system: LocalPropertySystem) -> None:
+    number = system.repairs.create("demo-resident-1", item="马桶").number
+    with pytest.raises(InvalidTransition, match="还没有完成"):
+        system.repairs.rate(number, openid="demo-resident-1", score=5)
+    system.repairs.transition(number, "in_progress", actor="老赵")
+    system.repairs.transition(number, "completed", actor="老赵")
+
+    with pytest.raises(PropertyError, match="1到5分"):
+        system.repairs.rate(number, openid="demo-resident-1", score=6)
+    rated = system.repairs.rate(number, openid="demo-resident-1", score=4, comment="来得有点晚")
+
+    assert rated.rating == 4 and rated.events[-1].note == "4分 来得有点晚"
+    with pytest.raises(InvalidTransition, match="已经评价过了"):
+        system.repairs.rate(number, openid="demo-resident-1", score=5)
+    with pytest.raises(NotFound):
+        system.repairs.rate(number, openid="demo-resident-2", score=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("电梯困人了，快来", "电梯困人"),
+        ("我被关在电梯里了", "电梯困人"),
+        ("电梯卡住了里面有人", "电梯困人"),
+        ("家里有很重的煤气味", "燃气泄漏"),
+        ("楼道燃气泄漏", "燃气泄漏"),
+        ("插座冒火花了", "漏电起火"),
+        ("电线冒烟", "漏电起火"),
+        ("水管爆了，客厅都淹了", "大面积漏水"),
+        ("家里大面积漏水", "大面积漏水"),
+        ("厨房水龙头有点滴水", None),
+        ("电梯按钮失灵", None),
+        ("电梯卡住了不动", None),
+        ("燃气费多少", None),
+    ],
+)
+def test_emergencies_are_recognised_from_what_residents_write(text: str, kind: str | None) -> None:
+    assert emergency_of(text) == kind

@@ -98,6 +98,62 @@ class RepairService(Service):
                 query = query.where(RepairOrder.status.in_(OPEN_STATUSES))
             return [_info(session, order) for order in session.scalars(query)]
 
+    def urge(self, number: str, *, openid: str) -> RepairInfo:
+        """A resident's 催单: recorded on the order (staff see it), status unchanged."""
+        with self._tx() as session:
+            order = _own(session, number, openid, for_update=True)
+            if order.status not in OPEN_STATUSES:
+                raise InvalidTransition(
+                    f"报修单 {order.number} {STATUS_LABELS[order.status]}，不需要催办。"
+                )
+            order.events.append(
+                RepairEvent(
+                    kind="urged", status=order.status, actor=_name(session, order), note="住户催单"
+                )
+            )
+            session.flush()
+            return _info(session, order)
+
+    def cancel(self, number: str, *, openid: str) -> RepairInfo:
+        with self._tx() as session:
+            order = _own(session, number, openid, for_update=True)
+            if order.status not in (S.SUBMITTED, S.ASSIGNED):
+                raise InvalidTransition(
+                    f"报修单 {order.number} {STATUS_LABELS[order.status]}，不能取消了。"
+                )
+            order.status = S.CANCELLED
+            order.events.append(
+                RepairEvent(
+                    kind="cancelled",
+                    status=S.CANCELLED,
+                    actor=_name(session, order),
+                    note="住户取消",
+                )
+            )
+            session.flush()
+            return _info(session, order)
+
+    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> RepairInfo:
+        if not 1 <= score <= 5:
+            raise PropertyError("请打1到5分。")
+        with self._tx() as session:
+            order = _own(session, number, openid, for_update=True)
+            if order.status is not S.COMPLETED:
+                raise InvalidTransition(f"报修单 {order.number} 还没有完成，完成后再来评价吧。")
+            if order.rating is not None:
+                raise InvalidTransition(f"报修单 {order.number} 已经评价过了，谢谢您！")
+            order.rating, order.rating_comment = score, comment or None
+            order.events.append(
+                RepairEvent(
+                    kind="rated",
+                    status=order.status,
+                    actor=_name(session, order),
+                    note=f"{score}分 {comment}".strip(),
+                )
+            )
+            session.flush()
+            return _info(session, order)
+
     def list(self, *, status: str | None = None, limit: int = 100) -> list[RepairInfo]:
         """Orders for staff, newest first, optionally of one status."""
         with self._tx() as session:
@@ -144,6 +200,20 @@ def _load(session: Session, number: str, *, for_update: bool = False) -> RepairO
     if order is None:
         raise NotFound(f"没有找到单号为 {number} 的报修。")
     return order
+
+
+def _own(session: Session, number: str, openid: str, *, for_update: bool) -> RepairOrder:
+    """The order, only if it is this resident's (a stranger learns nothing about it)."""
+    order = _load(session, number, for_update=for_update)
+    resident = require_resident(session, openid)
+    if order.resident_id != resident.id:
+        raise NotFound(f"没有找到单号为 {number} 的报修。")
+    return order
+
+
+def _name(session: Session, order: RepairOrder) -> str:
+    resident = session.get(Resident, order.resident_id) if order.resident_id else None
+    return resident.name if resident else "住户"
 
 
 def _info(session: Session, order: RepairOrder) -> RepairInfo:

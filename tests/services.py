@@ -48,17 +48,20 @@ def postgres_schema() -> Iterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def redis_available() -> bool:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        return False
-    return True
-
-
-def redis_url() -> str:
+def _redis_error() -> redis.RedisError | None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
+        return error
+    return None
+
+
+def redis_available() -> bool:
+    return _redis_error() is None
+
+
+def redis_url() -> str:
+    error = _redis_error()
+    if error is not None:
         unavailable("Redis", error)
     return REDIS_URL

@@ -79,3 +79,12 @@ def room_labels(session: Session, room_ids: set[int]) -> dict[int, str]:
         .where(Room.id.in_(room_ids))
     )
     return {rid: f"{b}栋{u}单元{r}" for rid, b, u, r in rows}
+
+
+def find_room(session: Session, building: str, unit: str, room: str) -> Room | None:
+    return session.scalar(
+        select(Room)
+        .join(Room.unit)
+        .join(Unit.building)
+        .where(Building.number == building, Unit.number == unit, Room.number == room)
+    )

@@ -7,8 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.property.interface import BillLine, BillStatement, NotFound, PropertyError
-from integrations.property.models import Bill, BillType, Building, Room, Unit
-from integrations.property.services._base import Service, require_bound, room_labels
+from integrations.property.models import Bill, BillType
+from integrations.property.services._base import (
+    Service,
+    find_room,
+    require_bound,
+    room_labels,
+)
 
 TYPE_ORDER = {bill_type: index for index, bill_type in enumerate(BillType)}
 
@@ -17,16 +22,11 @@ class BillService(Service):
     def for_room(self, building: str, unit: str, room: str) -> BillStatement:
         """A room's bills, for staff (residents go through `statement`)."""
         with self._tx() as session:
-            room_id = session.scalar(
-                select(Room.id)
-                .join(Room.unit)
-                .join(Unit.building)
-                .where(Building.number == building, Unit.number == unit, Room.number == room)
-            )
-            if room_id is None:
+            target = find_room(session, building, unit, room)
+            if target is None:
                 raise NotFound(f"没有找到{building}栋{unit}单元{room}。")
-            bills = session.scalars(select(Bill).where(Bill.room_id == room_id))
-            return _statement(session, bills, {room_id})
+            bills = session.scalars(select(Bill).where(Bill.room_id == target.id))
+            return _statement(session, bills, {target.id})
 
     def statement(
         self,

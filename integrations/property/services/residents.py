@@ -2,19 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from integrations.property.interface import House, PropertyError, ResidentInfo
 from integrations.property.models import (
-    Building,
     HouseRole,
     Resident,
     ResidentRoom,
     Room,
-    Unit,
     utcnow,
 )
-from integrations.property.services._base import Service, house_of, load_resident, resident_info
+from integrations.property.services._base import (
+    Service,
+    find_room,
+    house_of,
+    load_resident,
+    resident_info,
+)
 
 MAX_BIND_FAILURES = 5
 BIND_LOCK = timedelta(minutes=30)
@@ -42,12 +44,7 @@ class ResidentService(Service):
                 resident = Resident(wechat_openid=openid, name="微信住户", created_at=now)
                 session.add(resident)
                 session.flush()
-            target = session.scalar(
-                select(Room)
-                .join(Room.unit)
-                .join(Unit.building)
-                .where(Building.number == building, Unit.number == unit, Room.number == room)
-            )
+            target = find_room(session, building, unit, room)
             refusal = _refusal(resident, target, phone_last4, label, now)
             if refusal is None:
                 assert target is not None

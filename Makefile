@@ -51,6 +51,8 @@ test: envs
 	$(RASA) data validate $(RASA_PROJECT) --fail-on-warnings
 	$(RASA_PY) -m pytest -c tests/bot/components/pytest.ini tests/bot/components
 	$(APP_PY) -m scripts.model ensure
+	$(RASA) test core --model models/wuye.tar.gz --stories tests/bot/conversations \
+	  --fail-on-prediction-errors --out results/conversations
 	$(APP_PY) -m pytest
 
 # NLU report: held-out set, out-of-domain set, baseline, 5-fold cross-validation -> results/

@@ -18,13 +18,19 @@ from app.conversations.log import MessageLog
 from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient
 from app.conversations.router import Router
+from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts, install
 from app.deps import local_property_system
 from app.kv import FallbackKV, KeyValue, MemoryKV, RedisKV
 from app.settings import Settings
 from integrations.property.db import session_factory
 from integrations.wechat.api import GroupRobot, OfficialAccountAPI, TokenAPI, WeComAppAPI
 from integrations.wechat.official_account import OfficialAccount
-from integrations.wechat.push import OfficialAccountPush, PushChannel, WeComAppPush
+from integrations.wechat.push import (
+    GroupRobotPush,
+    OfficialAccountPush,
+    PushChannel,
+    WeComAppPush,
+)
 from integrations.wechat.wecom import WeComApp, WeComBot
 
 log = structlog.get_logger(__name__)
@@ -134,8 +140,10 @@ class Wiring:
                 _secret(settings.wecom_robot_webhook_url),
                 settings.wecom_robot_per_minute,
             )
+            channels[STAFF_GROUP] = GroupRobotPush(group_robot)
 
         outbox = Outbox(message_log, channels)
+        install(StaffAlerts(outbox))
         router = Router(
             kv,
             message_log,
@@ -179,4 +187,7 @@ class Wiring:
                 await loop
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.router.drain(), timeout=10)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.outbox.drain(), timeout=10)
+        install(None)
         await self.http.aclose()

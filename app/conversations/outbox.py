@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import anyio
 import structlog
 
@@ -15,6 +18,7 @@ class Outbox:
     def __init__(self, message_log: MessageLog, channels: dict[str, PushChannel]) -> None:
         self.log = message_log
         self.channels = channels
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def send(self, channel: str, recipient: str, text: str, *, title: str = "") -> bool:
         """Record, then try once now; False means it is queued for a retry."""
@@ -22,6 +26,19 @@ class Outbox:
             self.log.enqueue, channel, recipient, text, title
         )
         return await self._attempt(outbound_id, channel, recipient, text, title)
+
+    async def post(self, channel: str, recipient: str, text: str, *, title: str = "") -> None:
+        """Record now, send in the background (for callers that must not wait on it)."""
+        outbound_id = await anyio.to_thread.run_sync(
+            self.log.enqueue, channel, recipient, text, title
+        )
+        task = asyncio.ensure_future(self._attempt(outbound_id, channel, recipient, text, title))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def retry_due(self) -> int:
         due = await anyio.to_thread.run_sync(self.log.claim_due_outbound)

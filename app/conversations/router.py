@@ -132,6 +132,14 @@ class Router:
                 await self._push_replies(row.id, incoming, replies)
         return len(rows)
 
+    async def offer_choices(self, conversation: str, payloads: list[str]) -> None:
+        """What a bare digit from this resident stands for next; none clears the last offer."""
+        key = f"choices:{conversation}"
+        if payloads:
+            await self.kv.set(key, json.dumps(payloads, ensure_ascii=False), CHOICES_TTL_SECONDS)
+        else:
+            await self.kv.delete(key)
+
     async def drain(self) -> None:
         """Wait for answers still being worked on (on shutdown)."""
         while self._tasks:
@@ -246,8 +254,7 @@ class Router:
         for message in messages:
             titles = [title for title, _ in message.buttons]
             if message.buttons:
-                payloads = json.dumps([payload for _, payload in message.buttons])
-                await self.kv.set(f"choices:{sender}", payloads, CHOICES_TTL_SECONDS)
+                await self.offer_choices(sender, [payload for _, payload in message.buttons])
             parts.append(with_choices(message.text, titles))
         return split_message("\n\n".join(p for p in parts if p))
 

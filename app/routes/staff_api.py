@@ -103,9 +103,13 @@ async def _transition(
         raise HTTPException(status_code=409, detail=refused.message) from None
     log.info("repair_status_changed", number=order.number, status=status, staff=staff.username)
     if order.resident_openid:
+        wiring = request.app.state.wiring
         channel, recipient = push_target(order.resident_openid)
         text = STATUS_NOTICES[status].format(
             number=order.number, item=order.item, assignee=order.assignee or ""
         )
-        await request.app.state.wiring.outbox.send(channel, recipient, text, title="报修进度")
+        # After "请回复1-5分", a bare "5" is the score, not an older numbered choice.
+        scores = [f"{n}分" for n in range(1, 6)] if status == "completed" else []
+        await wiring.router.offer_choices(order.resident_openid, scores)
+        await wiring.outbox.send(channel, recipient, text, title="报修进度")
     return order

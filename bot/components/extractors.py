@@ -17,14 +17,20 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
+    INTENT_NAME_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.chinese_time import LOCAL_TZ, find_times
+from bot.components.emergencies import emergency_of
 from bot.components.house_number import find_house_parts
 from bot.components.phone import find_phones
+
+REPORT_REPAIR = "report_repair"
+EMERGENCY = "emergency"
 
 
 def entity(kind: str, value: Any, start: int, end: int) -> dict[str, Any]:
@@ -116,4 +122,19 @@ class EntityOverlapResolver(_Stateless):
                     kept.append(item)
             if len(kept) != len(found):
                 message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class EmergencyIntent(_Stateless):
+    """An emergency ("电梯里关着人", "煤气味") is a repair report whatever the classifiers
+    thought, even a fallback: safety is a rule, not a learned guess. Runs last."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            kind = emergency_of(message.get(TEXT) or "")
+            if kind is None:
+                continue
+            message.set(INTENT, {INTENT_NAME_KEY: REPORT_REPAIR, "confidence": 1.0}, True)
+            message.set(EMERGENCY, kind, add_to_output=True)
         return messages

@@ -21,8 +21,8 @@ class PropertyError(Exception):
 
 
 class NotBound(PropertyError):
-    def __init__(self) -> None:
-        super().__init__("您还没有绑定房屋，请先绑定房屋后再查询。")
+    def __init__(self, message: str = "您还没有绑定房屋，请先绑定房屋后再查询。") -> None:
+        super().__init__(message)
 
 
 class NotFound(PropertyError):
@@ -52,6 +52,15 @@ class ResidentInfo:
     name: str
     openid: str | None
     houses: tuple[House, ...]
+
+
+@dataclass(frozen=True)
+class ServiceContacts:
+    """The numbers a resident should call; empty strings when no community is known."""
+
+    community: str
+    service_phone: str
+    emergency_phone: str
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,9 @@ class RepairInfo:
     created_at: datetime
     events: tuple[RepairEventInfo, ...]
     resident_openid: str | None = None
+    resident_name: str | None = None
+    preferred_start: datetime | None = None
+    preferred_end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,8 @@ class AttachmentInfo:
 class Residents(Protocol):
     def by_openid(self, openid: str) -> ResidentInfo | None: ...
 
+    def contacts(self, openid: str) -> ServiceContacts: ...
+
     def bind(
         self, openid: str, *, building: str, unit: str, room: str, phone_last4: str, role: str
     ) -> House: ...
@@ -203,6 +217,8 @@ class Repairs(Protocol):
         room_id: int | None = None,
         public_area: bool = False,
         emergency: bool = False,
+        preferred_start: datetime | None = None,
+        preferred_end: datetime | None = None,
     ) -> RepairInfo: ...
 
     def get(self, number: str, *, openid: str | None = None) -> RepairInfo: ...
@@ -216,6 +232,8 @@ class Repairs(Protocol):
     def cancel(self, number: str, *, openid: str) -> RepairInfo: ...
 
     def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> RepairInfo: ...
+
+    def awaiting_rating(self, openid: str) -> RepairInfo | None: ...
 
     def transition(
         self, number: str, status: str, *, actor: str, note: str = "", assignee: str | None = None

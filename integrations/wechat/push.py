@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from integrations.wechat.api import OfficialAccountAPI, WeComAppAPI
+from integrations.wechat.api import GroupRobot, OfficialAccountAPI, WeComAppAPI
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=48)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -64,3 +64,14 @@ class WeComAppPush:
     async def push(self, recipient: str, text: str, *, title: str) -> str:
         await self.api.send_text(recipient, f"【{title}】\n{text}" if title else text)
         return "wecom-app"
+
+
+class GroupRobotPush:
+    """The staff group's robot: the recipient is the group the webhook belongs to."""
+
+    def __init__(self, robot: GroupRobot) -> None:
+        self.robot = robot
+
+    async def push(self, recipient: str, text: str, *, title: str) -> str:
+        await self.robot.send_markdown(f"**{title}**\n{text}" if title else text)
+        return "group-robot"

@@ -39,6 +39,8 @@ def wechat_settings(fake: FakeWeChat) -> dict[str, str]:
         "WECOM_AGENT_ID": "1000002",
         "WECOM_API_BASE": fake.url,
         "WECOM_ROBOT_WEBHOOK_URL": f"{fake.url}/cgi-bin/webhook/send?key=staff-group",
+        # The fake robot has no rate limit; the limiter itself is tested in tests/wechat.
+        "WECOM_ROBOT_PER_MINUTE": "600",
         "RECOVERY_INTERVAL_SECONDS": "1",
         "RECOVERY_AFTER_SECONDS": "8",
     }

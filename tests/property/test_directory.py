@@ -93,3 +93,12 @@ def test_an_unknown_room_is_a_clear_error(system: LocalPropertySystem) -> None:
         system.residents.bind(
             "o-x", building="9", unit="1", room="101", phone_last4="0001", role="owner"
         )
+
+
+def test_residents_are_told_the_numbers_of_their_community(system: LocalPropertySystem) -> None:
+    bound = system.residents.contacts("demo-resident-1")
+    stranger = system.residents.contacts("o-never-seen")
+
+    assert bound.emergency_phone == "0571-88889999"
+    assert bound.service_phone == "0571-88880000"
+    assert stranger == bound  # one community: a stranger can only mean this one

@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from integrations.property import LocalPropertySystem
-from integrations.property.interface import InvalidTransition, NotFound, PropertyError
-from integrations.property.services.emergencies import emergency_of
+from integrations.property.interface import (
+    InvalidTransition,
+    NotBound,
+    NotFound,
+    PropertyError,
+)
 
 
 def test_a_new_repair_gets_a_number_the_resident_can_quote(system: LocalPropertySystem) -> None:
@@ -63,8 +67,30 @@ def test_public_area_repairs_need_no_house_but_home_repairs_do(
     )
     assert public.house is None and public.public_area
 
-    with pytest.raises(PropertyError, match="哪一套房屋"):
+    with pytest.raises(NotBound, match="需要先绑定房屋"):
         system.repairs.create("demo-resident-unbound", item="水管")
+
+
+def test_an_emergency_is_taken_from_anyone_even_before_binding(
+    system: LocalPropertySystem,
+) -> None:
+    order = system.repairs.create(
+        "o-stranger", item="燃气", description="家里煤气味很重", emergency=True
+    )
+
+    assert order.emergency and order.resident_openid == "o-stranger"
+    assert system.repairs.get(order.number, openid="o-stranger").number == order.number
+
+
+def test_the_visit_window_the_resident_asked_for_is_kept(system: LocalPropertySystem) -> None:
+    start = datetime(2026, 11, 22, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    end = datetime(2026, 11, 22, 12, tzinfo=ZoneInfo("Asia/Shanghai"))
+    order = system.repairs.create(
+        "demo-resident-1", item="马桶", preferred_start=start, preferred_end=end
+    )
+
+    kept = system.repairs.get(order.number)
+    assert (kept.preferred_start, kept.preferred_end) == (start, end)
 
 
 def test_a_resident_cannot_file_a_repair_for_a_house_they_are_not_bound_to(
@@ -98,6 +124,17 @@ def test_a_resident_urges_their_open_repair_and_staff_see_it(system: LocalProper
         system.repairs.urge(number, openid="demo-resident-2")
 
 
+def test_urging_again_within_half_an_hour_is_not_recorded_twice(
+    system: LocalPropertySystem,
+) -> None:
+    number = system.repairs.create("demo-resident-1", item="水管").number
+    system.repairs.urge(number, openid="demo-resident-1")
+
+    with pytest.raises(InvalidTransition, match="刚刚已经帮您催过了"):
+        system.repairs.urge(number, openid="demo-resident-1")
+    assert [e.kind for e in system.repairs.get(number).events].count("urged") == 1
+
+
 def test_a_resident_cancels_before_work_starts_but_not_after(
     system: LocalPropertySystem,
 ) -> None:
@@ -121,32 +158,13 @@ def test_a_completed_repair_is_rated_once_from_one_to_five(system: LocalProperty
 
     with pytest.raises(PropertyError, match="1到5分"):
         system.repairs.rate(number, openid="demo-resident-1", score=6)
+    assert system.repairs.awaiting_rating("demo-resident-1").number == number
     rated = system.repairs.rate(number, openid="demo-resident-1", score=4, comment="来得有点晚")
 
     assert rated.rating == 4 and rated.events[-1].note == "4分 来得有点晚"
+    awaiting = system.repairs.awaiting_rating("demo-resident-1")
+    assert awaiting is None or awaiting.number != number
     with pytest.raises(InvalidTransition, match="已经评价过了"):
         system.repairs.rate(number, openid="demo-resident-1", score=5)
     with pytest.raises(NotFound):
         system.repairs.rate(number, openid="demo-resident-2", score=1)
-
-
-@pytest.mark.parametrize(
-    ("text", "kind"),
-    [
-        ("电梯困人了，快来", "电梯困人"),
-        ("我被关在电梯里了", "电梯困人"),
-        ("电梯卡住了里面有人", "电梯困人"),
-        ("家里有很重的煤气味", "燃气泄漏"),
-        ("楼道燃气泄漏", "燃气泄漏"),
-        ("插座冒火花了", "漏电起火"),
-        ("电线冒烟", "漏电起火"),
-        ("水管爆了，客厅都淹了", "大面积漏水"),
-        ("家里大面积漏水", "大面积漏水"),
-        ("厨房水龙头有点滴水", None),
-        ("电梯按钮失灵", None),
-        ("电梯卡住了不动", None),
-        ("燃气费多少", None),
-    ],
-)
-def test_emergencies_are_recognised_from_what_residents_write(text: str, kind: str | None) -> None:
-    assert emergency_of(text) == kind

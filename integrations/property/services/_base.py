@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from integrations.property.interface import House, NotBound, NotFound, ResidentInfo
-from integrations.property.models import Building, Resident, ResidentRoom, Room, Unit
+from integrations.property.models import Building, Resident, ResidentRoom, Room, Unit, utcnow
 
 
 class Service:
@@ -35,6 +35,16 @@ def load_resident(session: Session, openid: str) -> Resident | None:
     )
 
 
+def ensure_resident(session: Session, openid: str) -> Resident:
+    """The resident of this WeChat identity, recorded on first contact."""
+    resident = load_resident(session, openid)
+    if resident is None:
+        resident = Resident(wechat_openid=openid, name="微信住户", created_at=utcnow())
+        session.add(resident)
+        session.flush()
+    return resident
+
+
 def require_resident(session: Session, openid: str) -> Resident:
     resident = load_resident(session, openid)
     if resident is None:
@@ -42,10 +52,10 @@ def require_resident(session: Session, openid: str) -> Resident:
     return resident
 
 
-def require_bound(session: Session, openid: str) -> Resident:
+def require_bound(session: Session, openid: str, message: str | None = None) -> Resident:
     resident = load_resident(session, openid)
     if resident is None or not resident.houses:
-        raise NotBound()
+        raise NotBound(message) if message else NotBound()
     return resident
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -12,9 +14,20 @@ from integrations.property.interface import (
 )
 from integrations.property.models import RepairEvent, RepairOrder, RepairStatus, Resident, utcnow
 from integrations.property.services import numbering
-from integrations.property.services._base import Service, require_resident, room_labels
+from integrations.property.services._base import (
+    Service,
+    ensure_resident,
+    load_resident,
+    require_bound,
+    require_resident,
+    room_labels,
+)
 
 S = RepairStatus
+NEEDS_HOUSE = (
+    "报修家里的问题需要先绑定房屋，这样师傅才知道去哪里。公共区域的问题可以直接告诉我位置。"
+)
+URGE_INTERVAL = timedelta(minutes=30)
 TRANSITIONS: dict[RepairStatus, set[RepairStatus]] = {
     S.SUBMITTED: {S.ASSIGNED, S.IN_PROGRESS, S.CANCELLED},
     S.ASSIGNED: {S.ASSIGNED, S.IN_PROGRESS, S.CANCELLED},
@@ -43,14 +56,22 @@ class RepairService(Service):
         room_id: int | None = None,
         public_area: bool = False,
         emergency: bool = False,
+        preferred_start: datetime | None = None,
+        preferred_end: datetime | None = None,
     ) -> RepairInfo:
+        """A new order. In-home repairs need a bound house; the common parts and
+        emergencies are taken from anyone (an emergency never waits for binding)."""
         with self._tx() as session:
-            resident = require_resident(session, openid)
-            if room_id is None and not public_area:
-                if len(resident.houses) != 1:
-                    raise PropertyError("请告诉我是哪一套房屋需要维修。")
-                room_id = resident.houses[0].room_id
-            if room_id is not None and room_id not in {h.room_id for h in resident.houses}:
+            if public_area or emergency:
+                resident = ensure_resident(session, openid)
+            else:
+                resident = require_bound(session, openid, NEEDS_HOUSE)
+            houses = {h.room_id for h in resident.houses}
+            if room_id is None and not public_area and len(houses) == 1:
+                room_id = next(iter(houses))
+            if room_id is None and not public_area and not emergency:
+                raise PropertyError("请告诉我是哪一套房屋需要维修。")
+            if room_id is not None and room_id not in houses:
                 raise PropertyError("您没有绑定这套房屋，不能为它报修。")
             order = RepairOrder(
                 number=numbering.placeholder(),
@@ -62,6 +83,8 @@ class RepairService(Service):
                 public_area=public_area,
                 emergency=emergency,
                 status=S.SUBMITTED,
+                preferred_start=preferred_start,
+                preferred_end=preferred_end,
                 created_at=utcnow(),
             )
             session.add(order)
@@ -105,6 +128,11 @@ class RepairService(Service):
             if order.status not in OPEN_STATUSES:
                 raise InvalidTransition(
                     f"报修单 {order.number} {STATUS_LABELS[order.status]}，不需要催办。"
+                )
+            last = max((e.at for e in order.events if e.kind == "urged"), default=None)
+            if last is not None and utcnow() - last < URGE_INTERVAL:
+                raise InvalidTransition(
+                    f"报修单 {order.number} 刚刚已经帮您催过了，工作人员正在加紧处理，请稍候。"
                 )
             order.events.append(
                 RepairEvent(
@@ -153,6 +181,25 @@ class RepairService(Service):
             )
             session.flush()
             return _info(session, order)
+
+    def awaiting_rating(self, openid: str) -> RepairInfo | None:
+        """The resident's most recently completed order that is not rated yet."""
+        with self._tx() as session:
+            resident = load_resident(session, openid)
+            if resident is None:
+                return None
+            order = session.scalar(
+                select(RepairOrder)
+                .where(
+                    RepairOrder.resident_id == resident.id,
+                    RepairOrder.status == S.COMPLETED,
+                    RepairOrder.rating.is_(None),
+                )
+                .options(selectinload(RepairOrder.events))
+                .order_by(RepairOrder.updated_at.desc(), RepairOrder.id.desc())
+                .limit(1)
+            )
+            return _info(session, order) if order else None
 
     def list(self, *, status: str | None = None, limit: int = 100) -> list[RepairInfo]:
         """Orders for staff, newest first, optionally of one status."""
@@ -218,6 +265,7 @@ def _name(session: Session, order: RepairOrder) -> str:
 
 def _info(session: Session, order: RepairOrder) -> RepairInfo:
     house = room_labels(session, {order.room_id}).get(order.room_id) if order.room_id else None
+    resident = session.get(Resident, order.resident_id) if order.resident_id else None
     return RepairInfo(
         id=order.id,
         number=order.number,
@@ -231,9 +279,10 @@ def _info(session: Session, order: RepairOrder) -> RepairInfo:
         assignee=order.assignee,
         rating=order.rating,
         created_at=order.created_at,
-        resident_openid=(
-            session.get(Resident, order.resident_id).wechat_openid if order.resident_id else None
-        ),
+        resident_openid=resident.wechat_openid if resident else None,
+        resident_name=resident.name if resident else None,
+        preferred_start=order.preferred_start,
+        preferred_end=order.preferred_end,
         events=tuple(
             RepairEventInfo(kind=e.kind, status=e.status.value, actor=e.actor, note=e.note, at=e.at)
             for e in order.events

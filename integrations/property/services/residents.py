@@ -2,16 +2,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from integrations.property.interface import House, PropertyError, ResidentInfo
+from sqlalchemy import select
+
+from integrations.property.interface import House, PropertyError, ResidentInfo, ServiceContacts
 from integrations.property.models import (
+    Building,
+    Community,
     HouseRole,
     Resident,
     ResidentRoom,
     Room,
+    Unit,
     utcnow,
 )
 from integrations.property.services._base import (
     Service,
+    ensure_resident,
     find_room,
     house_of,
     load_resident,
@@ -20,7 +26,6 @@ from integrations.property.services._base import (
 
 MAX_BIND_FAILURES = 5
 BIND_LOCK = timedelta(minutes=30)
-LOCKED = "验证失败次数过多，请30分钟后再试，或带证件到物业服务中心办理。"
 LOCKED = "验证失败次数过多，请30分钟后再试，或带证件到物业服务中心办理。"
 ROLE_LABELS = {HouseRole.OWNER: "业主", HouseRole.TENANT: "租户", HouseRole.FAMILY: "家属"}
 
@@ -31,6 +36,28 @@ class ResidentService(Service):
             resident = load_resident(session, openid)
             return resident_info(resident) if resident else None
 
+    def contacts(self, openid: str) -> ServiceContacts:
+        """The community of the resident's first house; the only community if unbound."""
+        with self._tx() as session:
+            resident = load_resident(session, openid)
+            community = None
+            if resident is not None and resident.houses:
+                community = session.scalar(
+                    select(Community)
+                    .join(Building)
+                    .join(Unit)
+                    .join(Room)
+                    .where(Room.id == resident.houses[0].room_id)
+                )
+            if community is None:
+                only = session.scalars(select(Community).limit(2)).all()
+                community = only[0] if len(only) == 1 else None
+            if community is None:
+                return ServiceContacts("", "", "")
+            return ServiceContacts(
+                community.name, community.service_phone, community.emergency_phone
+            )
+
     def bind(
         self, openid: str, *, building: str, unit: str, room: str, phone_last4: str, role: str
     ) -> House:
@@ -39,11 +66,7 @@ class ResidentService(Service):
         now = utcnow()
         label = f"{building}栋{unit}单元{room}"
         with self._tx() as session:  # committed even when refused: failed attempts count
-            resident = load_resident(session, openid)
-            if resident is None:
-                resident = Resident(wechat_openid=openid, name="微信住户", created_at=now)
-                session.add(resident)
-                session.flush()
+            resident = ensure_resident(session, openid)
             target = find_room(session, building, unit, room)
             refusal = _refusal(resident, target, phone_last4, label, now)
             if refusal is None:

@@ -107,6 +107,8 @@ class ValidateRateRepairForm(FormValidationAction):
     def validate_repair_score(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # cleared when the form starts: nothing to check yet
+            return {"repair_score": None}
         if value in {"1", "2", "3", "4", "5"}:
             return {"repair_score": value}
         dispatcher.utter_message(text="请回复1到5之间的数字，5分最满意。")

@@ -184,6 +184,8 @@ class ValidateRepairForm(FormValidationAction):
     def validate_repair_house(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # cleared when the form starts: nothing to check yet
+            return {"repair_house": None}
         labels = [h.label for h in houses_of(property_system(), tracker.sender_id)]
         if value in labels:
             return {"repair_house": value}

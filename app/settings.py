@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     dedupe_ttl_seconds: int = 24 * 3600
     recovery_interval_seconds: float = 10.0
     recovery_after_seconds: float = 30.0
+    # Residents are reminded this long before a booking starts.
+    booking_reminder_minutes: int = 60
 
     @property
     def admin_password_file(self) -> Path:

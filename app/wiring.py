@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 import httpx
@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from app.conversations.log import MessageLog
 from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient
+from app.conversations.reminders import send_due_reminders
 from app.conversations.router import Router
 from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts, install
 from app.deps import local_property_system
@@ -167,6 +168,11 @@ class Wiring:
 
     def start(self) -> None:
         self._loops.append(asyncio.create_task(self._every(self._recover)))
+        self._loops.append(asyncio.create_task(self._every(self._remind)))
+
+    async def _remind(self) -> None:
+        ahead = timedelta(minutes=self.settings.booking_reminder_minutes)
+        await send_due_reminders(local_property_system(), self.outbox, ahead)
 
     async def _recover(self) -> None:
         await self.router.recover(self.settings.recovery_after_seconds)

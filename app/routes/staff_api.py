@@ -1,8 +1,9 @@
-"""The staff REST API (documented at /docs): sign in, repair orders, bills."""
+"""The staff REST API (documented at /docs): sign in, repair orders, bookings, bills."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated, Any
 
 import anyio
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 from app.conversations.router import push_target
 from app.deps import local_property_system
 from app.security import Staff, StaffUser, issue_token
-from integrations.property.interface import InvalidTransition, NotFound, RepairInfo
+from integrations.property.interface import BookingInfo, InvalidTransition, NotFound, RepairInfo
+from integrations.property.services.numbering import LOCAL_TZ
 
 router = APIRouter(prefix="/api", tags=["staff"])
 log = structlog.get_logger(__name__)
@@ -38,6 +40,10 @@ class Assignment(BaseModel):
 
 class Completion(BaseModel):
     note: str = ""
+
+
+class Cancellation(BaseModel):
+    reason: str = "场地临时维护"
 
 
 @router.post("/auth/token", response_model=Token)
@@ -73,6 +79,41 @@ async def complete_repair(
     number: str, body: Completion, staff: StaffUser, request: Request
 ) -> RepairInfo:
     return await _transition(request, number, "completed", staff, note=body.note)
+
+
+@router.get("/bookings")
+def list_bookings(
+    staff: StaffUser, facility: str | None = None, day: date | None = None
+) -> list[BookingInfo]:
+    """Active bookings, by start; optionally of one facility and one (local) day."""
+    try:
+        return local_property_system().bookings.list(facility=facility, day=day)
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+
+
+@router.post("/bookings/{booking_id}/cancel")
+async def cancel_booking(
+    booking_id: int, body: Cancellation, staff: StaffUser, request: Request
+) -> BookingInfo:
+    """Cancel a booking (the slot is free again) and tell the resident why."""
+    system = local_property_system()
+    try:
+        booking = await anyio.to_thread.run_sync(
+            lambda: system.bookings.cancel_by_staff(booking_id, staff=staff.display_name)
+        )
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+    log.info("booking_cancelled_by_staff", booking_id=booking_id, staff=staff.username)
+    if booking.resident_openid:
+        channel, recipient = push_target(booking.resident_openid)
+        start = booking.starts_at.astimezone(LOCAL_TZ)
+        text = (
+            f"很抱歉，您预约的{booking.facility} {start.month}月{start.day}日 {start:%H:%M} "
+            f"已被物业取消：{body.reason}。如需改约，请直接告诉我新的时间。"
+        )
+        await request.app.state.wiring.outbox.send(channel, recipient, text, title="预约取消")
+    return booking
 
 
 @router.get("/bills")

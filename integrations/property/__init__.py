@@ -8,6 +8,7 @@ from integrations.property.db import make_engine, session_factory
 from integrations.property.services.announcements import AnnouncementService
 from integrations.property.services.attachments import AttachmentService
 from integrations.property.services.bills import BillService
+from integrations.property.services.bookings import BookingService
 from integrations.property.services.complaints import ComplaintService
 from integrations.property.services.facilities import FacilityService
 from integrations.property.services.handoffs import HandoffService
@@ -27,6 +28,7 @@ class LocalPropertySystem:
         self.bills = BillService(sessions)
         self.repairs = RepairService(sessions)
         self.facilities = FacilityService(sessions)
+        self.bookings = BookingService(sessions)
         self.complaints = ComplaintService(sessions)
         self.handoffs = HandoffService(sessions)
         self.announcements = AnnouncementService(sessions)

@@ -7,7 +7,7 @@ property system implements the same protocols and returns the same records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -31,6 +31,14 @@ class NotFound(PropertyError):
 
 class InvalidTransition(PropertyError):
     pass
+
+
+class SlotTaken(PropertyError):
+    """The slot is booked; `alternatives` are the nearest free starts of the same length."""
+
+    def __init__(self, message: str, alternatives: tuple[datetime, ...]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,21 @@ class BookingInfo:
     starts_at: datetime
     ends_at: datetime
     status: str
+    number: str = ""
+    location: str = ""
+    resident_openid: str | None = None
+    resident_name: str | None = None
+
+
+@dataclass(frozen=True)
+class FacilityDay:
+    """The free slots of one facility on one day (`closed` when it does not open)."""
+
+    facility: str
+    day: date
+    slot_minutes: int
+    free: tuple[datetime, ...]
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,7 +266,45 @@ class Repairs(Protocol):
 class Facilities(Protocol):
     def list(self) -> list[FacilityInfo]: ...
 
-    def bookings_for_resident(self, openid: str) -> list[BookingInfo]: ...
+
+class Bookings(Protocol):
+    def availability(
+        self, facility: str, day: date, *, now: datetime | None = None
+    ) -> FacilityDay: ...
+
+    def book(
+        self,
+        openid: str,
+        facility: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> BookingInfo: ...
+
+    def cancel(self, openid: str, booking_id: int) -> BookingInfo: ...
+
+    def change(
+        self,
+        openid: str,
+        booking_id: int,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> BookingInfo: ...
+
+    def for_resident(self, openid: str, *, now: datetime | None = None) -> list[BookingInfo]: ...
+
+    def list(
+        self, *, facility: str | None = None, day: date | None = None
+    ) -> list[BookingInfo]: ...
+
+    def cancel_by_staff(self, booking_id: int, *, staff: str) -> BookingInfo: ...
+
+    def claim_reminders(
+        self, *, ahead: timedelta, now: datetime | None = None
+    ) -> list[BookingInfo]: ...
 
 
 class Complaints(Protocol):
@@ -298,6 +359,7 @@ class PropertySystem(Protocol):
     bills: Bills
     repairs: Repairs
     facilities: Facilities
+    bookings: Bookings
     complaints: Complaints
     handoffs: Handoffs
     announcements: Announcements

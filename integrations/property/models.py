@@ -289,8 +289,29 @@ class Booking(Base):
         str_enum(BookingStatus), default=BookingStatus.ACTIVE
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_by: Mapped[str | None] = mapped_column(String(50))
+    reminded_at: Mapped[datetime | None]
 
     facility: Mapped[Facility] = relationship()
+    slots: Mapped[list[BookingSlot]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan"
+    )
+
+
+class BookingSlot(Base):
+    """One seat of one slot, held by an active booking. The unique key is what makes a
+    double booking impossible: two transactions cannot both hold seat 1 of 15:00."""
+
+    __tablename__ = "booking_slot"
+    __table_args__ = (UniqueConstraint("facility_id", "starts_at", "seat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    starts_at: Mapped[datetime]
+    seat: Mapped[int] = mapped_column(Integer)
+
+    booking: Mapped[Booking] = relationship(back_populates="slots")
 
 
 class Complaint(Base):

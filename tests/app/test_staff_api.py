@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 
 from integrations.property import LocalPropertySystem
+from integrations.property.services.numbering import LOCAL_TZ
 from tests.conftest import ADMIN_PASSWORD
 from tests.wechat.fake_server import FakeWeChat, running_fake_wechat
 
@@ -50,6 +52,8 @@ def sign_in(client: TestClient, password: str = ADMIN_PASSWORD) -> dict[str, str
         ("post", "/api/repairs/BX1/start"),
         ("post", "/api/repairs/BX1/complete"),
         ("get", "/api/bills?building=1&unit=1&room=101"),
+        ("get", "/api/bookings"),
+        ("post", "/api/bookings/1/cancel"),
     ],
 )
 def test_every_staff_endpoint_refuses_anonymous_and_forged_tokens(
@@ -126,3 +130,32 @@ def test_staff_look_up_a_rooms_bills_with_exact_amounts(
         line.amount for line in expected.lines
     ]
     assert client.get("/api/bills?building=9&unit=9&room=909", headers=auth).status_code == 404
+
+
+def test_staff_list_bookings_and_cancel_one_and_the_resident_is_told_why(
+    client: TestClient, system: LocalPropertySystem, fake: FakeWeChat
+) -> None:
+    fake.reset()
+    auth = sign_in(client)
+    tomorrow = (datetime.now(LOCAL_TZ) + timedelta(days=1)).date()
+    start = datetime.combine(tomorrow, time(15), LOCAL_TZ)
+    booking = system.bookings.book("demo-resident-1", "羽毛球场", start)
+
+    listed = client.get(f"/api/bookings?facility=羽毛球场&day={tomorrow}", headers=auth).json()
+    assert [(b["id"], b["resident_name"]) for b in listed] == [(booking.id, "张伟")]
+
+    cancelled = client.post(
+        f"/api/bookings/{booking.id}/cancel", json={"reason": "场地漏雨维修"}, headers=auth
+    )
+
+    assert cancelled.json()["status"] == "cancelled"
+    assert client.get("/api/bookings", headers=auth).json() == []
+    [notice] = [
+        t["data"]["remark"]["value"]
+        for t in fake.sent("/cgi-bin/message/template/send")
+        if t["touser"] == "demo-resident-1"
+    ]
+    assert notice.startswith(f"很抱歉，您预约的羽毛球场 {tomorrow.month}月{tomorrow.day}日 15:00")
+    assert "场地漏雨维修" in notice
+    again = client.post(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth)
+    assert again.status_code == 404

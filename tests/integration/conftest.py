@@ -44,6 +44,8 @@ def stack(
             "DATABASE_URL": database_url,
             "VAR_DIR": str(var),
             "LOG_FORMAT": "json",
+            # Every booking the tests make (tomorrow at the latest) is due for its reminder.
+            "BOOKING_REMINDER_MINUTES": str(3 * 24 * 60),
             **wechat_settings(fake_wechat),
         }
         if IN_CI or redis_available():

@@ -25,7 +25,6 @@ def test_facilities_have_opening_hours(system: LocalPropertySystem) -> None:
     assert {"羽毛球场", "活动室", "健身房", "会议室"} <= facilities.keys()
     assert (facilities["羽毛球场"].opens_at, facilities["羽毛球场"].closes_at) == ("08:00", "21:00")
     assert facilities["健身房"].capacity > 1
-    assert system.facilities.bookings_for_resident("demo-resident-1") == []
 
 
 def test_only_current_announcements_are_shown(system: LocalPropertySystem) -> None:

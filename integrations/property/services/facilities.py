@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from integrations.property.interface import BookingInfo, FacilityInfo
-from integrations.property.models import Booking, BookingStatus, Facility
-from integrations.property.services._base import Service, require_resident
+from integrations.property.interface import FacilityInfo
+from integrations.property.models import Facility
+from integrations.property.services._base import Service
 
 
 class FacilityService(Service):
@@ -21,25 +21,4 @@ class FacilityService(Service):
                     capacity=f.capacity,
                 )
                 for f in session.scalars(select(Facility).order_by(Facility.id))
-            ]
-
-    def bookings_for_resident(self, openid: str) -> list[BookingInfo]:
-        with self._tx() as session:
-            resident = require_resident(session, openid)
-            rows = session.execute(
-                select(Booking, Facility.name)
-                .join(Facility, Booking.facility_id == Facility.id)
-                .where(Booking.resident_id == resident.id)
-                .where(Booking.status == BookingStatus.ACTIVE)
-                .order_by(Booking.starts_at)
-            )
-            return [
-                BookingInfo(
-                    id=b.id,
-                    facility=name,
-                    starts_at=b.starts_at,
-                    ends_at=b.ends_at,
-                    status=b.status.value,
-                )
-                for b, name in rows
             ]

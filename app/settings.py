@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     staff_token_minutes: int = 8 * 60
     var_dir: Path = ROOT / "var"
+    # Where staff open the app (links to the console in staff-group messages).
+    public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

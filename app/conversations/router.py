@@ -206,8 +206,25 @@ class Router:
         if incoming.kind in ("image", "location"):
             return [await self._attach(incoming)]
         if incoming.kind in ("text", "voice") and incoming.text and incoming.text.strip():
+            if await self._to_staff(incoming):
+                return []  # a person has this conversation: the bot stays silent
             return await self._ask_rasa(incoming, await self._resolve_choice(incoming))
         return [UNSUPPORTED]
+
+    async def _to_staff(self, incoming: Incoming) -> bool:
+        """While a handoff is open the resident's words go to its transcript (the staff
+        console shows them), not to the bot."""
+        conversation = conversation_id(incoming)
+        handoff = await anyio.to_thread.run_sync(self.system.handoffs.active_for, conversation)
+        if handoff is None:
+            return False
+        await anyio.to_thread.run_sync(
+            lambda: self.system.handoffs.append(
+                handoff.id, speaker="resident", text=incoming.text or ""
+            )
+        )
+        log.info("message_to_staff", handoff_id=handoff.id, channel=incoming.channel)
+        return True
 
     async def _reply_to_event(self, incoming: Incoming) -> list[str]:
         if incoming.event == "subscribe":

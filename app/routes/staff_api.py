@@ -1,4 +1,5 @@
-"""The staff REST API (documented at /docs): sign in, repair orders, bookings, bills."""
+"""The staff REST API (documented at /docs): sign in, repair orders, bookings, handoffs,
+bills."""
 
 from __future__ import annotations
 
@@ -10,17 +11,24 @@ import anyio
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.conversations.router import push_target
 from app.deps import local_property_system
 from app.security import Staff, StaffUser, issue_token
-from integrations.property.interface import BookingInfo, InvalidTransition, NotFound, RepairInfo
+from integrations.property.interface import (
+    BookingInfo,
+    HandoffInfo,
+    InvalidTransition,
+    NotFound,
+    RepairInfo,
+)
 from integrations.property.services.numbering import LOCAL_TZ
 
 router = APIRouter(prefix="/api", tags=["staff"])
 log = structlog.get_logger(__name__)
 
+BOT_RESUMES = "本次人工服务已结束，感谢您的耐心。之后的问题物业助手继续为您解答。"
 STATUS_NOTICES = {
     "assigned": "您的报修单 {number}（{item}）已派单，维修师傅{assignee}会尽快与您联系。",
     "in_progress": "您的报修单 {number}（{item}）维修师傅已开始处理。",
@@ -40,6 +48,10 @@ class Assignment(BaseModel):
 
 class Completion(BaseModel):
     note: str = ""
+
+
+class StaffReply(BaseModel):
+    text: str = Field(min_length=1, max_length=600)
 
 
 class Cancellation(BaseModel):
@@ -114,6 +126,70 @@ async def cancel_booking(
         )
         await request.app.state.wiring.outbox.send(channel, recipient, text, title="预约取消")
     return booking
+
+
+@router.get("/handoffs")
+def list_handoffs(staff: StaffUser) -> list[HandoffInfo]:
+    """Conversations waiting for or held by a person, the longest waiting first."""
+    return local_property_system().handoffs.active()
+
+
+@router.get("/handoffs/{handoff_id}")
+def get_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
+    try:
+        return local_property_system().handoffs.get(handoff_id)
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+
+
+@router.post("/handoffs/{handoff_id}/claim")
+def claim_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
+    """Exactly one of several staff claiming at once gets it; the others are told who."""
+    try:
+        return local_property_system().handoffs.claim(handoff_id, staff=staff.display_name)
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+    except InvalidTransition as refused:
+        raise HTTPException(status_code=409, detail=refused.message) from None
+
+
+@router.post("/handoffs/{handoff_id}/reply")
+async def reply_in_handoff(
+    handoff_id: int, body: StaffReply, staff: StaffUser, request: Request
+) -> HandoffInfo:
+    """Send the resident a message through their channel; it joins the transcript."""
+    system = local_property_system()
+    handoff = await _active_handoff(handoff_id)
+    channel, recipient = push_target(handoff.sender_id)
+    await request.app.state.wiring.outbox.send(channel, recipient, body.text, title="客服回复")
+    return await anyio.to_thread.run_sync(
+        lambda: system.handoffs.append(handoff_id, speaker=staff.display_name, text=body.text)
+    )
+
+
+@router.post("/handoffs/{handoff_id}/close")
+async def close_handoff(handoff_id: int, staff: StaffUser, request: Request) -> HandoffInfo:
+    """The person is done: the bot answers this resident again, and says so."""
+    system = local_property_system()
+    await _active_handoff(handoff_id)
+    closed = await anyio.to_thread.run_sync(
+        lambda: system.handoffs.close(handoff_id, staff=staff.display_name)
+    )
+    channel, recipient = push_target(closed.sender_id)
+    await request.app.state.wiring.outbox.send(channel, recipient, BOT_RESUMES, title="客服回复")
+    log.info("handoff_closed", handoff_id=handoff_id, staff=staff.username)
+    return closed
+
+
+async def _active_handoff(handoff_id: int) -> HandoffInfo:
+    system = local_property_system()
+    try:
+        handoff = await anyio.to_thread.run_sync(system.handoffs.get, handoff_id)
+    except NotFound as missing:
+        raise HTTPException(status_code=404, detail=missing.message) from None
+    if handoff.status == "closed":
+        raise HTTPException(status_code=409, detail="该会话已结束。")
+    return handoff
 
 
 @router.get("/bills")

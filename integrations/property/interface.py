@@ -7,7 +7,7 @@ property system implements the same protocols and returns the same records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -69,6 +69,8 @@ class ServiceContacts:
     community: str
     service_phone: str
     emergency_phone: str
+    office_opens: time | None = None
+    office_closes: time | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class HandoffInfo:
     status: str
     claimed_by: str | None
     created_at: datetime
+    transcript: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,9 +329,22 @@ class Complaints(Protocol):
 
 
 class Handoffs(Protocol):
-    def open(self, sender_id: str, *, channel: str, reason: str) -> HandoffInfo: ...
+    def open(
+        self,
+        sender_id: str,
+        *,
+        channel: str,
+        reason: str,
+        transcript: list[dict[str, str]] | None = None,
+    ) -> HandoffInfo: ...
 
     def active_for(self, sender_id: str) -> HandoffInfo | None: ...
+
+    def get(self, handoff_id: int) -> HandoffInfo: ...
+
+    def active(self) -> list[HandoffInfo]: ...
+
+    def append(self, handoff_id: int, *, speaker: str, text: str) -> HandoffInfo: ...
 
     def claim(self, handoff_id: int, *, staff: str) -> HandoffInfo: ...
 

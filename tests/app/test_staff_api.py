@@ -54,6 +54,11 @@ def sign_in(client: TestClient, password: str = ADMIN_PASSWORD) -> dict[str, str
         ("get", "/api/bills?building=1&unit=1&room=101"),
         ("get", "/api/bookings"),
         ("post", "/api/bookings/1/cancel"),
+        ("get", "/api/handoffs"),
+        ("get", "/api/handoffs/1"),
+        ("post", "/api/handoffs/1/claim"),
+        ("post", "/api/handoffs/1/reply"),
+        ("post", "/api/handoffs/1/close"),
     ],
 )
 def test_every_staff_endpoint_refuses_anonymous_and_forged_tokens(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,6 +67,15 @@ def stack_system(stack: RunningStack) -> LocalPropertySystem:
 def rasa(stack: RunningStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.rasa_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def staff(stack: RunningStack) -> httpx.Client:
+    password = (Path(stack.env["VAR_DIR"]) / "admin-password.txt").read_text().strip()
+    client = httpx.Client(base_url=stack.app_url, timeout=30)
+    token = client.post("/api/auth/token", data={"username": "admin", "password": password})
+    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    return client
 
 
 def say(rasa: httpx.Client, sender: str, message: str) -> list[str]:

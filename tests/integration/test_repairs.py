@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -47,15 +46,6 @@ def filed(reply: str, system: LocalPropertySystem, openid: str) -> RepairInfo:
 def robot_message_about(fake: FakeWeChat, number: str) -> str:
     body = fake.wait_for(ROBOT, lambda b: number in b["markdown"]["content"])
     return body["markdown"]["content"]
-
-
-@pytest.fixture(scope="module")
-def staff(stack: RunningStack) -> httpx.Client:
-    password = (Path(stack.env["VAR_DIR"]) / "admin-password.txt").read_text().strip()
-    client = httpx.Client(base_url=stack.app_url, timeout=30)
-    token = client.post("/api/auth/token", data={"username": "admin", "password": password})
-    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    return client
 
 
 def test_a_report_that_says_what_and_where_only_asks_when(

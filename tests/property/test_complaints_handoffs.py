@@ -78,3 +78,27 @@ def test_concurrent_claims_have_exactly_one_winner(system: LocalPropertySystem) 
     winners = [o for o in outcomes if o in staff]
     assert len(winners) == 1
     assert all(o == f"该会话已由 {winners[0]} 接手。" for o in outcomes if o not in staff)
+
+
+def test_a_handoff_keeps_the_conversation_and_queues_longest_waiting_first(
+    system: LocalPropertySystem,
+) -> None:
+    first = system.handoffs.open(
+        "demo-resident-1",
+        channel="oa",
+        reason="住户要求人工",
+        transcript=[{"from": "resident", "text": "水管漏了"}, {"from": "bot", "text": "请问…"}],
+    )
+    second = system.handoffs.open("demo-resident-2", channel="oa", reason="连续两次没听懂")
+
+    system.handoffs.append(first.id, speaker="resident", text="有人吗")
+    answered = system.handoffs.append(first.id, speaker="客服小王", text="您好，我来处理")
+
+    assert [line["text"] for line in answered.transcript] == [
+        "水管漏了",
+        "请问…",
+        "有人吗",
+        "您好，我来处理",
+    ]
+    assert [h.id for h in system.handoffs.active()] == [first.id, second.id]
+    assert system.handoffs.get(first.id).transcript == answered.transcript

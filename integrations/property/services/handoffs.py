@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from integrations.property.interface import HandoffInfo, InvalidTransition, NotFound
 from integrations.property.models import Handoff, HandoffStatus, utcnow
@@ -10,8 +11,16 @@ ACTIVE = (HandoffStatus.OPEN, HandoffStatus.CLAIMED)
 
 
 class HandoffService(Service):
-    def open(self, sender_id: str, *, channel: str, reason: str) -> HandoffInfo:
-        """Open a handoff, or return the one this sender already has."""
+    def open(
+        self,
+        sender_id: str,
+        *,
+        channel: str,
+        reason: str,
+        transcript: list[dict[str, str]] | None = None,
+    ) -> HandoffInfo:
+        """Open a handoff with the conversation so far, or return the one this sender
+        already has."""
         with self._tx() as session:
             existing = session.scalar(
                 select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(ACTIVE))
@@ -19,7 +28,11 @@ class HandoffService(Service):
             if existing is not None:
                 return _info(existing)
             handoff = Handoff(
-                sender_id=sender_id, channel=channel, reason=reason, created_at=utcnow()
+                sender_id=sender_id,
+                channel=channel,
+                reason=reason,
+                transcript=list(transcript or []),
+                created_at=utcnow(),
             )
             session.add(handoff)
             session.flush()
@@ -31,6 +44,26 @@ class HandoffService(Service):
                 select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(ACTIVE))
             )
             return _info(handoff) if handoff else None
+
+    def get(self, handoff_id: int) -> HandoffInfo:
+        with self._tx() as session:
+            return _info(_load(session, handoff_id))
+
+    def active(self) -> list[HandoffInfo]:
+        """Open and claimed handoffs, the longest waiting first."""
+        with self._tx() as session:
+            rows = session.scalars(
+                select(Handoff).where(Handoff.status.in_(ACTIVE)).order_by(Handoff.created_at)
+            )
+            return [_info(h) for h in rows]
+
+    def append(self, handoff_id: int, *, speaker: str, text: str) -> HandoffInfo:
+        """One more line of the conversation (`speaker`: resident, staff name, bot)."""
+        with self._tx() as session:
+            handoff = _load(session, handoff_id, for_update=True)
+            line = {"from": speaker, "text": text, "at": utcnow().isoformat()}
+            handoff.transcript = [*handoff.transcript, line]  # a new list: JSON is not tracked
+            return _info(handoff)
 
     def claim(self, handoff_id: int, *, staff: str) -> HandoffInfo:
         """Exactly one of several staff claiming at once wins (a conditional UPDATE)."""
@@ -53,15 +86,20 @@ class HandoffService(Service):
 
     def close(self, handoff_id: int, *, staff: str) -> HandoffInfo:
         with self._tx() as session:
-            handoff = session.get(Handoff, handoff_id, with_for_update=True)
-            if handoff is None:
-                raise NotFound(f"没有找到会话 {handoff_id}。")
+            handoff = _load(session, handoff_id, for_update=True)
             if handoff.status is HandoffStatus.CLOSED:
                 raise InvalidTransition("该会话已结束。")
             handoff.status = HandoffStatus.CLOSED
             handoff.closed_at = utcnow()
             handoff.claimed_by = handoff.claimed_by or staff
             return _info(handoff)
+
+
+def _load(session: Session, handoff_id: int, *, for_update: bool = False) -> Handoff:
+    handoff = session.get(Handoff, handoff_id, with_for_update=for_update)
+    if handoff is None:
+        raise NotFound(f"没有找到会话 {handoff_id}。")
+    return handoff
 
 
 def _info(h: Handoff) -> HandoffInfo:
@@ -73,4 +111,5 @@ def _info(h: Handoff) -> HandoffInfo:
         status=h.status.value,
         claimed_by=h.claimed_by,
         created_at=h.created_at,
+        transcript=tuple(h.transcript or ()),
     )

@@ -55,7 +55,11 @@ class ResidentService(Service):
             if community is None:
                 return ServiceContacts("", "", "")
             return ServiceContacts(
-                community.name, community.service_phone, community.emergency_phone
+                community.name,
+                community.service_phone,
+                community.emergency_phone,
+                community.office_opens,
+                community.office_closes,
             )
 
     def bind(

@@ -1,0 +1,107 @@
+"""Escalation to a person: asked for ("人工"), or the bot failed to understand twice.
+
+The handoff keeps the conversation so far; staff are pinged in their WeCom group with a
+link to it; the resident is told a person will reply and roughly when. From then on the
+app routes the resident's messages to the staff, not to the bot (app/conversations/router.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import PropertyAction
+from app.conversations.staff_alerts import alert_staff_from_thread
+from app.settings import get_settings
+from integrations.property.interface import PropertySystem, ServiceContacts
+from integrations.property.services.numbering import LOCAL_TZ
+
+TRANSCRIPT_LINES = 20
+FALLBACK = "nlu_fallback"
+NOT_UNDERSTOOD = "抱歉，我没太明白您的意思，能换个说法吗？比如“这个月物业费多少”“厨房水管漏水了”。"
+
+
+def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
+    lines = []
+    for event in tracker.events:
+        if event.get("event") == "user" and event.get("text"):
+            lines.append({"from": "resident", "text": event["text"]})
+        elif event.get("event") == "bot" and event.get("text"):
+            lines.append({"from": "bot", "text": event["text"]})
+    return lines[-TRANSCRIPT_LINES:]
+
+
+def when_staff_reply(contacts: ServiceContacts, now: datetime) -> str:
+    opens, closes = contacts.office_opens, contacts.office_closes
+    if opens is None or closes is None or opens <= now.time() < closes:
+        return "工作人员会尽快回复您，一般10分钟内。"
+    urgent = (
+        f"紧急情况请拨打24小时电话 {contacts.emergency_phone}。" if contacts.emergency_phone else ""
+    )
+    return (
+        f"现在是下班时间（办公时间 {opens:%H:%M}–{closes:%H:%M}），"
+        f"工作人员上班后会第一时间回复您。{urgent}"
+    )
+
+
+def escalate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem, reason: str
+) -> None:
+    channel = (tracker.latest_message.get("metadata") or {}).get("channel") or "rest"
+    handoff = system.handoffs.open(
+        tracker.sender_id, channel=channel, reason=reason, transcript=transcript_of(tracker)
+    )
+    resident = system.residents.by_openid(tracker.sender_id)
+    houses = "、".join(h.label for h in resident.houses) if resident else ""
+    link = f"{get_settings().public_base_url}/console/handoffs/{handoff.id}"
+    alert_staff_from_thread(
+        f"【转人工】{reason}",
+        "\n".join(
+            [
+                f"> 会话：{handoff.id}",
+                f"> 住户：{resident.name if resident else '未绑定住户'} {houses}".rstrip(),
+                f"> 最后一句：{tracker.latest_message.get('text') or ''}",
+                f"[打开客服工作台]({link})",
+            ]
+        ),
+    )
+    now = datetime.now(LOCAL_TZ)
+    dispatcher.utter_message(
+        text="已为您转接人工客服，接下来您发的消息会直接转给工作人员。"
+        + when_staff_reply(system.residents.contacts(tracker.sender_id), now)
+    )
+
+
+class ActionRequestHuman(PropertyAction):
+    def name(self) -> str:
+        return "action_request_human"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem
+    ) -> list[dict[str, Any]]:
+        escalate(dispatcher, tracker, system, "住户要求人工")
+        return []
+
+
+class ActionFallback(PropertyAction):
+    """The first time: ask to rephrase. The second time in a row: a person takes over."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem
+    ) -> list[dict[str, Any]]:
+        intents = [
+            (e.get("parse_data") or {}).get("intent", {}).get("name")
+            for e in tracker.events
+            if e.get("event") == "user"
+        ]
+        if intents[-2:] == [FALLBACK, FALLBACK]:
+            escalate(dispatcher, tracker, system, "连续两次没听懂")
+        else:
+            dispatcher.utter_message(text=NOT_UNDERSTOOD)
+        return []

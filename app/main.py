@@ -11,6 +11,7 @@ from app.logging import configure_logging
 from app.routes import actions, health, staff_api, wechat
 from app.settings import get_settings
 from app.wiring import Wiring
+from integrations.property.interface import PropertyError
 
 
 @asynccontextmanager
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
     application.include_router(actions.router)
     application.include_router(wechat.router)
     application.include_router(staff_api.router)
+    application.add_exception_handler(PropertyError, staff_api.refusal_response)
     return application
 
 

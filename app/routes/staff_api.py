@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import anyio
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,7 @@ from integrations.property.interface import (
     HandoffInfo,
     InvalidTransition,
     NotFound,
+    PropertyError,
     RepairInfo,
 )
 from integrations.property.services.numbering import LOCAL_TZ
@@ -28,6 +30,7 @@ from integrations.property.services.numbering import LOCAL_TZ
 router = APIRouter(prefix="/api", tags=["staff"])
 log = structlog.get_logger(__name__)
 
+REFUSALS = ((NotFound, 404), (InvalidTransition, 409))
 BOT_RESUMES = "本次人工服务已结束，感谢您的耐心。之后的问题物业助手继续为您解答。"
 STATUS_NOTICES = {
     "assigned": "您的报修单 {number}（{item}）已派单，维修师傅{assignee}会尽快与您联系。",
@@ -98,10 +101,7 @@ def list_bookings(
     staff: StaffUser, facility: str | None = None, day: date | None = None
 ) -> list[BookingInfo]:
     """Active bookings, by start; optionally of one facility and one (local) day."""
-    try:
-        return local_property_system().bookings.list(facility=facility, day=day)
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
+    return local_property_system().bookings.list(facility=facility, day=day)
 
 
 @router.post("/bookings/{booking_id}/cancel")
@@ -110,12 +110,9 @@ async def cancel_booking(
 ) -> BookingInfo:
     """Cancel a booking (the slot is free again) and tell the resident why."""
     system = local_property_system()
-    try:
-        booking = await anyio.to_thread.run_sync(
-            lambda: system.bookings.cancel_by_staff(booking_id, staff=staff.display_name)
-        )
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
+    booking = await anyio.to_thread.run_sync(
+        lambda: system.bookings.cancel_by_staff(booking_id, staff=staff.display_name)
+    )
     log.info("booking_cancelled_by_staff", booking_id=booking_id, staff=staff.username)
     if booking.resident_openid:
         channel, recipient = push_target(booking.resident_openid)
@@ -136,21 +133,13 @@ def list_handoffs(staff: StaffUser) -> list[HandoffInfo]:
 
 @router.get("/handoffs/{handoff_id}")
 def get_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
-    try:
-        return local_property_system().handoffs.get(handoff_id)
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
+    return local_property_system().handoffs.get(handoff_id)
 
 
 @router.post("/handoffs/{handoff_id}/claim")
 def claim_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
     """Exactly one of several staff claiming at once gets it; the others are told who."""
-    try:
-        return local_property_system().handoffs.claim(handoff_id, staff=staff.display_name)
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
-    except InvalidTransition as refused:
-        raise HTTPException(status_code=409, detail=refused.message) from None
+    return local_property_system().handoffs.claim(handoff_id, staff=staff.display_name)
 
 
 @router.post("/handoffs/{handoff_id}/reply")
@@ -182,22 +171,23 @@ async def close_handoff(handoff_id: int, staff: StaffUser, request: Request) -> 
 
 
 async def _active_handoff(handoff_id: int) -> HandoffInfo:
-    system = local_property_system()
-    try:
-        handoff = await anyio.to_thread.run_sync(system.handoffs.get, handoff_id)
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
+    handoff = await anyio.to_thread.run_sync(local_property_system().handoffs.get, handoff_id)
     if handoff.status == "closed":
-        raise HTTPException(status_code=409, detail="该会话已结束。")
+        raise InvalidTransition("该会话已结束。")
     return handoff
+
+
+def refusal_response(request: Request, refused: Exception) -> JSONResponse:
+    """A rule of the property system, said to staff as it is: 404 for what is not there,
+    409 for a step that cannot be taken now, 422 for anything else it refuses."""
+    assert isinstance(refused, PropertyError)
+    status = next((code for kind, code in REFUSALS if isinstance(refused, kind)), 422)
+    return JSONResponse({"detail": refused.message}, status_code=status)
 
 
 @router.get("/bills")
 def room_bills(building: str, unit: str, room: str, staff: StaffUser) -> dict[str, Any]:
-    try:
-        statement = local_property_system().bills.for_room(building, unit, room)
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
+    statement = local_property_system().bills.for_room(building, unit, room)
     lines = [{**asdict(line), "amount": str(line.amount)} for line in statement.lines]
     return {
         "lines": lines,
@@ -210,14 +200,9 @@ async def _transition(
     request: Request, number: str, status: str, staff: Staff, **changes: Any
 ) -> RepairInfo:
     system = local_property_system()
-    try:
-        order = await anyio.to_thread.run_sync(
-            lambda: system.repairs.transition(number, status, actor=staff.display_name, **changes)
-        )
-    except NotFound as missing:
-        raise HTTPException(status_code=404, detail=missing.message) from None
-    except InvalidTransition as refused:
-        raise HTTPException(status_code=409, detail=refused.message) from None
+    order = await anyio.to_thread.run_sync(
+        lambda: system.repairs.transition(number, status, actor=staff.display_name, **changes)
+    )
     log.info("repair_status_changed", number=order.number, status=status, staff=staff.username)
     if order.resident_openid:
         wiring = request.app.state.wiring

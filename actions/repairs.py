@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+import structlog
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,6 +29,8 @@ from integrations.property.services.numbering import LOCAL_TZ
 from integrations.property.services.places import PUBLIC_ITEMS, is_public_area
 from integrations.property.services.repairs import NEEDS_HOUSE
 
+log = structlog.get_logger(__name__)
+
 FORM_SLOTS = (
     "repair_item",
     "repair_location",
@@ -47,6 +50,7 @@ FILLER = re.compile(
     r"|[\s，。！？!?,.~、]"
 )
 HOUSE = re.compile(r"(\d+)\D{0,3}?(\d+)\D{0,3}?(\d{3,4})")
+EMERGENCY_UNFILED = "系统暂时无法登记，请立即拨打物业24小时值班电话；有人员危险请拨打119或110。"
 EMERGENCY_ITEMS = {"电梯困人": "电梯", "燃气泄漏": "燃气", "漏电起火": "电路", "大面积漏水": "水管"}
 EMERGENCY_ADVICE = {
     "电梯困人": "请保持冷静，按电梯里的警铃或对讲按钮等待救援，不要扒门。",
@@ -70,15 +74,20 @@ class ActionStartRepair(PropertyAction):
         location = latest_entity(tracker, "location") or (item if item in PUBLIC_ITEMS else None)
         kind = emergency_of(text)
         if kind is not None:
-            order = system.repairs.create(
-                tracker.sender_id,
-                item=item or EMERGENCY_ITEMS[kind],
-                location=location,
-                description=text,
-                public_area=is_public_area(item, location) is True,
-                emergency=True,
-            )
-            phone = system.residents.contacts(tracker.sender_id).emergency_phone
+            try:
+                order = system.repairs.create(
+                    tracker.sender_id,
+                    item=item or EMERGENCY_ITEMS[kind],
+                    location=location,
+                    description=text,
+                    public_area=is_public_area(item, location) is True,
+                    emergency=True,
+                )
+                phone = system.residents.contacts(tracker.sender_id).emergency_phone
+            except Exception:  # the advice and whom to call must reach the resident anyway
+                log.exception("emergency_not_filed", conversation_id=tracker.sender_id, kind=kind)
+                dispatcher.utter_message(text=f"{EMERGENCY_UNFILED}\n{EMERGENCY_ADVICE[kind]}")
+                return [SlotSet("repair_flow", "done"), *clear_form()]
             call = (
                 f"24小时应急电话：{phone}，情况危急请立即拨打。"
                 if phone

@@ -3,6 +3,9 @@ bills."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
@@ -10,7 +13,7 @@ from typing import Annotated, Any
 import anyio
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -30,6 +33,8 @@ from integrations.property.services.numbering import LOCAL_TZ
 router = APIRouter(prefix="/api", tags=["staff"])
 log = structlog.get_logger(__name__)
 
+# The live view reads the transcript this often: every worker sees every line, no broker.
+STREAM_POLL_SECONDS = 0.5
 REFUSALS = ((NotFound, 404), (InvalidTransition, 409))
 BOT_RESUMES = "本次人工服务已结束，感谢您的耐心。之后的问题物业助手继续为您解答。"
 STATUS_NOTICES = {
@@ -134,6 +139,30 @@ def list_handoffs(staff: StaffUser) -> list[HandoffInfo]:
 @router.get("/handoffs/{handoff_id}")
 def get_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
     return local_property_system().handoffs.get(handoff_id)
+
+
+@router.get("/handoffs/{handoff_id}/stream")
+async def stream_handoff(handoff_id: int, staff: StaffUser, after: int = 0) -> StreamingResponse:
+    """Server-sent events: every transcript line after the first `after`, as it arrives
+    (`event: line`), then `event: closed` when the handoff ends. The console's live view."""
+    system = local_property_system()
+    await anyio.to_thread.run_sync(system.handoffs.get, handoff_id)  # 404 before streaming
+
+    async def events() -> AsyncIterator[str]:
+        sent = after
+        while True:
+            handoff = await anyio.to_thread.run_sync(system.handoffs.get, handoff_id)
+            for line in handoff.transcript[sent:]:
+                yield f"event: line\ndata: {json.dumps(line, ensure_ascii=False)}\n\n"
+            sent = len(handoff.transcript)
+            if handoff.status == "closed":
+                yield "event: closed\ndata: {}\n\n"
+                return
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.post("/handoffs/{handoff_id}/claim")

@@ -56,6 +56,7 @@ def sign_in(client: TestClient, password: str = ADMIN_PASSWORD) -> dict[str, str
         ("post", "/api/bookings/1/cancel"),
         ("get", "/api/handoffs"),
         ("get", "/api/handoffs/1"),
+        ("get", "/api/handoffs/1/stream"),
         ("post", "/api/handoffs/1/claim"),
         ("post", "/api/handoffs/1/reply"),
         ("post", "/api/handoffs/1/close"),

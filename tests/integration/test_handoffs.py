@@ -3,6 +3,9 @@ API and the database; the staff group robot and WeChat's push API are the fake s
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 import uuid
 
 import httpx
@@ -90,3 +93,31 @@ def test_not_understood_twice_in_a_row_brings_a_person(
     assert first.startswith("抱歉，我没太明白您的意思")
     assert second.startswith("已为您转接人工客服")
     assert stack_system.handoffs.active_for(me).reason == "连续两次没听懂"
+
+
+def test_the_staff_live_view_shows_the_residents_words_as_they_arrive(
+    wechat: OfficialAccountPeer, stack_system: LocalPropertySystem, staff: httpx.Client
+) -> None:
+    me = resident(stack_system, HOME_101)
+    says(wechat, me, "人工")
+    handoff = stack_system.handoffs.active_for(me)
+    assert handoff is not None
+    seen = len(handoff.transcript)
+    events: list[str] = []
+
+    def resident_writes_soon() -> None:
+        time.sleep(1)
+        says(wechat, me, "我家门口的灯坏了三天了")
+        staff.post(f"/api/handoffs/{handoff.id}/close")
+
+    writer = threading.Thread(target=resident_writes_soon)
+    writer.start()
+    path = f"/api/handoffs/{handoff.id}/stream?after={seen}"
+    with staff.stream("GET", path, timeout=30) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in stream.iter_lines() if line.startswith(("event:", "data:"))]
+    writer.join()
+
+    assert events[0] == "event: line"
+    assert json.loads(events[1].removeprefix("data: "))["text"] == "我家门口的灯坏了三天了"
+    assert events[-2:] == ["event: closed", "data: {}"]

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import PropertyAction
 from app.conversations.staff_alerts import alert_staff_from_thread
 from app.settings import get_settings
-from integrations.property.interface import PropertySystem, ServiceContacts
+from integrations.property.interface import HandoffInfo, PropertySystem, ServiceContacts
 from integrations.property.services.numbering import LOCAL_TZ
 
 TRANSCRIPT_LINES = 20
@@ -47,16 +47,23 @@ def when_staff_reply(contacts: ServiceContacts, now: datetime) -> str:
     )
 
 
+def open_handoff(tracker: Tracker, system: PropertySystem, reason: str) -> HandoffInfo:
+    channel = (tracker.latest_message.get("metadata") or {}).get("channel") or "rest"
+    return system.handoffs.open(
+        tracker.sender_id, channel=channel, reason=reason, transcript=transcript_of(tracker)
+    )
+
+
+def console_link(handoff: HandoffInfo) -> str:
+    return f"[打开客服工作台]({get_settings().public_base_url}/console/handoffs/{handoff.id})"
+
+
 def escalate(
     dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem, reason: str
 ) -> None:
-    channel = (tracker.latest_message.get("metadata") or {}).get("channel") or "rest"
-    handoff = system.handoffs.open(
-        tracker.sender_id, channel=channel, reason=reason, transcript=transcript_of(tracker)
-    )
+    handoff = open_handoff(tracker, system, reason)
     resident = system.residents.by_openid(tracker.sender_id)
     houses = "、".join(h.label for h in resident.houses) if resident else ""
-    link = f"{get_settings().public_base_url}/console/handoffs/{handoff.id}"
     alert_staff_from_thread(
         f"【转人工】{reason}",
         "\n".join(
@@ -64,7 +71,7 @@ def escalate(
                 f"> 会话：{handoff.id}",
                 f"> 住户：{resident.name if resident else '未绑定住户'} {houses}".rstrip(),
                 f"> 最后一句：{tracker.latest_message.get('text') or ''}",
-                f"[打开客服工作台]({link})",
+                console_link(handoff),
             ]
         ),
     )

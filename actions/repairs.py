@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import BIND_BUTTON, PropertyAction, latest_entity
 from actions.formatting import visit_window
+from actions.handoffs import console_link, open_handoff
 from app.conversations.staff_alerts import alert_staff_from_thread
 from app.deps import property_system
 from bot.components.emergencies import emergency_of
@@ -74,32 +75,8 @@ class ActionStartRepair(PropertyAction):
         location = latest_entity(tracker, "location") or (item if item in PUBLIC_ITEMS else None)
         kind = emergency_of(text)
         if kind is not None:
-            try:
-                order = system.repairs.create(
-                    tracker.sender_id,
-                    item=item or EMERGENCY_ITEMS[kind],
-                    location=location,
-                    description=text,
-                    public_area=is_public_area(item, location) is True,
-                    emergency=True,
-                )
-                phone = system.residents.contacts(tracker.sender_id).emergency_phone
-            except Exception:  # the advice and whom to call must reach the resident anyway
-                log.exception("emergency_not_filed", conversation_id=tracker.sender_id, kind=kind)
-                dispatcher.utter_message(text=f"{EMERGENCY_UNFILED}\n{EMERGENCY_ADVICE[kind]}")
-                return [SlotSet("repair_flow", "done"), *clear_form()]
-            call = (
-                f"24小时应急电话：{phone}，情况危急请立即拨打。"
-                if phone
-                else "情况危急请立即拨打物业24小时值班电话。"
-            )
-            dispatcher.utter_message(
-                text=f"已为您紧急报修（{kind}），单号 {order.number}，值班人员已收到通知，"
-                f"会马上处理。\n{call}\n{EMERGENCY_ADVICE[kind]}"
-            )
-            alert_staff_from_thread(f"【紧急报修】{kind}", staff_summary(order, text))
+            self.file_emergency(dispatcher, tracker, system, kind, item, location)
             return [SlotSet("repair_flow", "done"), *clear_form()]
-
         if is_public_area(item, location) is False and not houses_of(system, tracker.sender_id):
             dispatcher.utter_message(text=NEEDS_HOUSE, buttons=BIND_BUTTON)
             return [SlotSet("repair_flow", "done"), *clear_form()]
@@ -113,6 +90,47 @@ class ActionStartRepair(PropertyAction):
             ),
             SlotSet("repair_time", latest_entity(tracker, "time")),
         ]
+
+    def file_emergency(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        system: PropertySystem,
+        kind: str,
+        item: str | None,
+        location: str | None,
+    ) -> None:
+        """An urgent order at once, a person to follow it up (the conversation is handed to
+        the staff), the 24-hour number and what to do meanwhile."""
+        text = tracker.latest_message.get("text") or ""
+        try:
+            order = system.repairs.create(
+                tracker.sender_id,
+                item=item or EMERGENCY_ITEMS[kind],
+                location=location,
+                description=text,
+                public_area=is_public_area(item, location) is True,
+                emergency=True,
+            )
+            handoff = open_handoff(tracker, system, f"紧急报修：{kind}")
+            phone = system.residents.contacts(tracker.sender_id).emergency_phone
+        except Exception:  # the advice and whom to call must reach the resident anyway
+            log.exception("emergency_not_filed", conversation_id=tracker.sender_id, kind=kind)
+            dispatcher.utter_message(text=f"{EMERGENCY_UNFILED}\n{EMERGENCY_ADVICE[kind]}")
+            return
+        call = (
+            f"24小时应急电话：{phone}，情况危急请立即拨打。"
+            if phone
+            else "情况危急请立即拨打物业24小时值班电话。"
+        )
+        dispatcher.utter_message(
+            text=f"已为您紧急报修（{kind}），单号 {order.number}，值班人员已收到通知，"
+            "会马上处理，接下来您发的消息会直接转给值班人员。"
+            f"\n{call}\n{EMERGENCY_ADVICE[kind]}"
+        )
+        alert_staff_from_thread(
+            f"【紧急报修】{kind}", f"{staff_summary(order, text)}\n{console_link(handoff)}"
+        )
 
 
 class ValidateRepairForm(FormValidationAction):

@@ -176,6 +176,11 @@ def test_an_emergency_is_filed_at_once_with_the_24_hour_number_and_staff_are_ale
     assert "24小时应急电话：0571-88889999" in reply and advice in reply
     alert = robot_message_about(fake_wechat, order.number)
     assert alert.startswith(f"**【紧急报修】{kind}**") and said in alert
+    # A person follows it up: the conversation is handed to the staff on duty.
+    handoff = stack_system.handoffs.active_for(me)
+    assert handoff is not None and handoff.reason == f"紧急报修：{kind}"
+    assert f"/console/handoffs/{handoff.id}" in alert
+    assert "接下来您发的消息会直接转给值班人员" in reply
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -23,29 +23,21 @@ from integrations.property.interface import (
     PropertySystem,
     SlotTaken,
 )
-from integrations.property.services.bookings import NEEDS_HOUSE, WEEKDAYS
+from integrations.property.services.bookings import NEEDS_HOUSE, day_label, span_label
 from integrations.property.services.numbering import LOCAL_TZ
 
 FORM_SLOTS = ("facility", "booking_window", "booking_time", "booking_confirmed")
 CHANGE_WORDS = ("改到", "改成", "换到", "换成", "改期", "改时间", "挪到")
 NUMBER = re.compile(r"YY\d{10,}", re.IGNORECASE)
 LONGEST_SINGLE_BOOKING = timedelta(hours=2)
+BARE_HOUR = timedelta(hours=1)  # how the time extractor reads "三点": 15:00–16:00
 MAX_CHOICES = 8
 DAY_WORDS = ("今", "明", "后天", "周", "星期", "礼拜", "号", "日")
 YES, NO = "yes", "no"
 
 
-def day_label(moment: datetime | date) -> str:
-    day = moment.date() if isinstance(moment, datetime) else moment
-    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.isoweekday() - 1]}）"
-
-
-def when(booking: BookingInfo | tuple[datetime, datetime]) -> str:
-    start, end = (
-        (booking.starts_at, booking.ends_at) if isinstance(booking, BookingInfo) else booking
-    )
-    start, end = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
-    return f"{day_label(start)}{start:%H:%M}–{end:%H:%M}"
+def when(booking: BookingInfo) -> str:
+    return span_label(booking.starts_at, booking.ends_at)
 
 
 def exact_or_window(value: Any) -> tuple[dict[str, str] | None, dict[str, str] | None]:
@@ -81,7 +73,7 @@ def booking_span(value: dict[str, str], slot_minutes: int) -> tuple[datetime, da
     """The start and end to book: a bare hour ("三点", read as 15:00–16:00) is one slot."""
     start = datetime.fromisoformat(value["start"])
     end = datetime.fromisoformat(value.get("end") or value["start"])
-    if end - start <= timedelta(hours=1):
+    if end - start <= BARE_HOUR:
         end = start + timedelta(minutes=slot_minutes)
     return start, end
 
@@ -143,9 +135,11 @@ class ActionStartBooking(PropertyAction):
             )
             return
         booking = mine[0]
-        start, end = booking_span(exact, slot_minutes_of(system, booking.facility))
-        if end - start != booking.ends_at - booking.starts_at and exact.get("end") is None:
-            end = start + (booking.ends_at - booking.starts_at)
+        start = datetime.fromisoformat(exact["start"])
+        said_end = datetime.fromisoformat(exact.get("end") or exact["start"])
+        # "改到四点" (read as one hour) keeps the booking's length; "两点到四点" is as said.
+        length = booking.ends_at - booking.starts_at
+        end = said_end if said_end - start > BARE_HOUR else start + length
         try:
             moved = system.bookings.change(tracker.sender_id, booking.id, start, end)
         except SlotTaken as taken:
@@ -282,7 +276,7 @@ class ActionAskBookingConfirmed(PropertyAction):
         facility = tracker.get_slot("facility")
         span = booking_span(tracker.get_slot("booking_time"), slot_minutes_of(system, facility))
         dispatcher.utter_message(
-            text=f"确认预约：{facility} {when(span)}？",
+            text=f"确认预约：{facility} {span_label(*span)}？",
             buttons=[
                 {"title": "确认", "payload": "/affirm"},
                 {"title": "不订了", "payload": "/deny"},

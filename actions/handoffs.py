@@ -21,7 +21,6 @@ from integrations.property.services.numbering import LOCAL_TZ
 
 TRANSCRIPT_LINES = 20
 FALLBACK = "nlu_fallback"
-NOT_UNDERSTOOD = "抱歉，我没太明白您的意思，能换个说法吗？比如“这个月物业费多少”“厨房水管漏水了”。"
 
 
 def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
@@ -110,5 +109,5 @@ class ActionFallback(PropertyAction):
         if intents[-2:] == [FALLBACK, FALLBACK]:
             escalate(dispatcher, tracker, system, "连续两次没听懂")
         else:
-            dispatcher.utter_message(text=NOT_UNDERSTOOD)
+            dispatcher.utter_message(response="utter_default")
         return []

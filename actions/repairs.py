@@ -208,12 +208,13 @@ class ValidateRepairForm(FormValidationAction):
             return {}
         return {"repair_time": when}
 
-    def validate_repair_house(
+    async def validate_repair_house(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:  # cleared when the form starts: nothing to check yet
             return {"repair_house": None}
-        labels = [h.label for h in houses_of(property_system(), tracker.sender_id)]
+        houses = await anyio.to_thread.run_sync(houses_of, property_system(), tracker.sender_id)
+        labels = [h.label for h in houses]
         if value in labels:
             return {"repair_house": value}
         dispatcher.utter_message(text=f"您绑定的房屋是：{'、'.join(labels)}，请选择其中一套。")

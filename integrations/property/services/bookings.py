@@ -235,7 +235,7 @@ def _check_rules(
     if day > _local(now).date() + timedelta(days=place.advance_days):
         raise PropertyError(f"{place.name}最多提前{place.advance_days}天预约。")
     if _closed_on(place, day):
-        raise PropertyError(f"{place.name}每周{_weekday(day)}不开放，请换一天。")
+        raise PropertyError(f"{place.name}每周{WEEKDAYS[day.isoweekday() - 1]}不开放，请换一天。")
     if start not in set(_slot_starts(place, day)) or minutes % place.slot_minutes or end <= start:
         raise PropertyError(
             f"{place.name}开放时间 {place.opens_at:%H:%M}–{place.closes_at:%H:%M}，"
@@ -303,7 +303,7 @@ def _hold_slots(session: Session, place: Facility, booking: Booking, now: dateti
                 continue  # this seat is someone else's: the next one, or none left
         else:
             raise SlotTaken(
-                f"{place.name} {_when(booking.starts_at, booking.ends_at)} 已经被订了。",
+                f"{place.name} {span_label(booking.starts_at, booking.ends_at)} 已经被订了。",
                 _alternatives(session, place, booking, now),
             )
 
@@ -329,13 +329,15 @@ def _alternatives(
     return tuple(sorted(candidates[:ALTERNATIVES]))
 
 
-def _weekday(day: date) -> str:
-    return WEEKDAYS[day.isoweekday() - 1]
+def day_label(day: date) -> str:
+    """ "11月22日（周日）", as residents read a day."""
+    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.isoweekday() - 1]}）"
 
 
-def _when(starts_at: datetime, ends_at: datetime) -> str:
+def span_label(starts_at: datetime, ends_at: datetime) -> str:
+    """ "11月22日（周日）15:00–16:00"."""
     start, end = _local(starts_at), _local(ends_at)
-    return f"{start.month}月{start.day}日（周{_weekday(start.date())}）{start:%H:%M}–{end:%H:%M}"
+    return f"{day_label(start.date())}{start:%H:%M}–{end:%H:%M}"
 
 
 def _info(session: Session, booking: Booking) -> BookingInfo:

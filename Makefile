@@ -11,7 +11,7 @@ RASA_PROJECT := --config bot/config.yml --domain bot/domain --data data
 export UV_PYTHON_DOWNLOADS := never
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test train eval bench shell lint format envs lock lock-rasa clean
+.PHONY: help run test train eval bench shell lint format envs browser lock lock-rasa clean
 
 help:
 	@echo "make run     start Rasa (:5005) and the app (:8000) with the demo community"
@@ -40,13 +40,20 @@ $(UV):
 
 envs: .venv/.installed .venv-rasa/.installed
 
+# Debian's Chromium, for the staff console's browser tests (Playwright drives it; no browser
+# is downloaded).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 train: envs
 	$(APP_PY) -m scripts.model ensure
 
 run: envs
 	$(APP_PY) -m scripts.run
 
-test: envs
+test: envs browser
 	$(APP_PY) -m ruff check .
 	$(RASA) data validate $(RASA_PROJECT) --fail-on-warnings
 	$(RASA_PY) -m pytest -c tests/bot/components/pytest.ini tests/bot/components

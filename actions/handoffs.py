@@ -1,4 +1,5 @@
-"""Escalation to a person: asked for ("人工"), or the bot failed to understand twice.
+"""Escalation to a person: asked for ("人工"), a clearly angry resident, or the bot failed
+to understand twice (urgent complaints and emergencies escalate from their own actions).
 
 The handoff keeps the conversation so far; staff are pinged in their WeCom group with a
 link to it; the resident is told a person will reply and roughly when. From then on the
@@ -21,6 +22,9 @@ from integrations.property.services.numbering import LOCAL_TZ
 
 TRANSCRIPT_LINES = 20
 FALLBACK = "nlu_fallback"
+# Set on the parsed message by the NLU pipeline (bot/components/moods.py) when the
+# resident is clearly angry; such a message is a request for a person.
+MOOD, ANGRY = "mood", "angry"
 
 
 def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
@@ -58,25 +62,32 @@ def console_link(handoff: HandoffInfo) -> str:
 
 
 def escalate(
-    dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem, reason: str
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    system: PropertySystem,
+    reason: str,
+    *,
+    details: str | None = None,
+    opening: str = "已为您转接人工客服",
 ) -> None:
+    """Open the handoff, ping the staff group (`details`, or who and their last words) and
+    tell the resident a person will answer, and when."""
     handoff = open_handoff(tracker, system, reason)
-    resident = system.residents.by_openid(tracker.sender_id)
-    houses = "、".join(h.label for h in resident.houses) if resident else ""
-    alert_staff_from_thread(
-        f"【转人工】{reason}",
-        "\n".join(
+    if details is None:
+        resident = system.residents.by_openid(tracker.sender_id)
+        houses = "、".join(h.label for h in resident.houses) if resident else ""
+        details = "\n".join(
             [
-                f"> 会话：{handoff.id}",
                 f"> 住户：{resident.name if resident else '未绑定住户'} {houses}".rstrip(),
                 f"> 最后一句：{tracker.latest_message.get('text') or ''}",
-                console_link(handoff),
             ]
-        ),
+        )
+    alert_staff_from_thread(
+        f"【转人工】{reason}", f"> 会话：{handoff.id}\n{details}\n{console_link(handoff)}"
     )
     now = datetime.now(LOCAL_TZ)
     dispatcher.utter_message(
-        text="已为您转接人工客服，接下来您发的消息会直接转给工作人员。"
+        text=f"{opening}，接下来您发的消息会直接转给工作人员。"
         + when_staff_reply(system.residents.contacts(tracker.sender_id), now)
     )
 
@@ -88,7 +99,16 @@ class ActionRequestHuman(PropertyAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem
     ) -> list[dict[str, Any]]:
-        escalate(dispatcher, tracker, system, "住户要求人工")
+        if tracker.latest_message.get(MOOD) == ANGRY:
+            escalate(
+                dispatcher,
+                tracker,
+                system,
+                "住户情绪激动",
+                opening="非常抱歉给您带来了不好的体验，已为您转接人工客服",
+            )
+        else:
+            escalate(dispatcher, tracker, system, "住户要求人工")
         return []
 
 

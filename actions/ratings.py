@@ -1,4 +1,5 @@
-"""Rating a finished repair: a score from 1 to 5 and, if the resident wants, a comment."""
+"""Rating a finished repair or a closed complaint: a score from 1 to 5 and, if the resident
+wants, a comment. (The slots keep their repair_ names: they came first.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ NO_COMMENT = re.compile(r"^(没有|没了|没|无|不用|不用了|算了|没什
 # What is left of a message once the score is taken out, when it is only a frame.
 FRAME = re.compile(r"打|给|个|分|星|评价|好评|差评|服务|这次|维修|吧|了|的|[\s，。！？!?,.~、]")
 LOW_SCORE = 2
+COMPLAINT_PREFIX = "TS"
+COMPLAINT_NUMBER = re.compile(r"TS\d{10,}", re.IGNORECASE)
 RATING_SLOTS = ("repair_number", "repair_score", "repair_comment")
 
 
@@ -54,6 +57,24 @@ def clear_rating() -> list[dict[str, Any]]:
     return [SlotSet(name, None) for name in RATING_SLOTS]
 
 
+def rateable(system: PropertySystem, openid: str, number: str | None) -> str | None:
+    """What the resident can rate now: the order or complaint quoted, else the one most
+    recently finished and not rated yet."""
+    if number is not None and number.startswith(COMPLAINT_PREFIX):
+        complaint = system.complaints.get(number, openid=openid)
+        return number if complaint.status == "closed" and complaint.rating is None else None
+    if number is not None:
+        order = system.repairs.get(number, openid=openid)
+        return number if order.status == "completed" and order.rating is None else None
+    order = system.repairs.awaiting_rating(openid)
+    complaint = system.complaints.awaiting_rating(openid)
+    if order is None or complaint is None:
+        return order.number if order else complaint.number if complaint else None
+    order_done = order.events[-1].at if order.events else order.created_at
+    closed = complaint.closed_at or complaint.created_at
+    return complaint.number if closed > order_done else order.number
+
+
 class ActionStartRating(PropertyAction):
     def name(self) -> str:
         return "action_start_rating"
@@ -61,21 +82,19 @@ class ActionStartRating(PropertyAction):
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, system: PropertySystem
     ) -> list[dict[str, Any]]:
-        number = quoted_number(tracker)
-        order = (
-            system.repairs.get(number, openid=tracker.sender_id)
-            if number
-            else system.repairs.awaiting_rating(tracker.sender_id)
+        text = tracker.latest_message.get("text") or ""
+        quoted = COMPLAINT_NUMBER.search(text)
+        number = rateable(
+            system, tracker.sender_id, quoted.group(0).upper() if quoted else quoted_number(tracker)
         )
-        if order is None or order.status != "completed" or order.rating is not None:
+        if number is None:
             dispatcher.utter_message(
-                text="您目前没有待评价的报修单。维修完成后我会请您打分，谢谢您的关注！"
+                text="您目前没有待评价的报修单或投诉。处理完成后我会请您打分，谢谢您的关注！"
             )
             return [*clear_rating(), SlotSet("rating_ready", False)]
-        text = tracker.latest_message.get("text") or ""
         score = score_of(text)
         return [
-            SlotSet("repair_number", order.number),
+            SlotSet("repair_number", number),
             SlotSet("repair_score", str(score) if score else None),
             SlotSet("repair_comment", comment_beside_score(text) if score else None),
             SlotSet("rating_ready", True),
@@ -125,19 +144,30 @@ class ActionRateRepair(PropertyAction):
         score = int(tracker.get_slot("repair_score"))
         comment = tracker.get_slot("repair_comment") or ""
         cleared = clear_rating()
-        order = system.repairs.rate(
-            tracker.get_slot("repair_number"),
-            openid=tracker.sender_id,
-            score=score,
-            comment=comment,
-        )
+        number = tracker.get_slot("repair_number")
         stars = "★" * score + "☆" * (5 - score)
-        if score <= LOW_SCORE:
-            alert_staff_from_thread(
-                f"【低分评价】{score}分，请回访", staff_summary(order, comment or "（未留言）")
+        if number.startswith(COMPLAINT_PREFIX):
+            complaint = system.complaints.rate(
+                number, openid=tracker.sender_id, score=score, comment=comment
             )
+            summary = "\n".join(
+                [
+                    f"> 投诉：{complaint.number}（{complaint.complaint_type}）",
+                    f"> 住户：{complaint.resident_name} {complaint.houses}".rstrip(),
+                    f"> 住户留言：{comment or '（未留言）'}",
+                ]
+            )
+            thanks = "您的意见我们会认真改进。"
+        else:
+            order = system.repairs.rate(
+                number, openid=tracker.sender_id, score=score, comment=comment
+            )
+            summary = staff_summary(order, comment or "（未留言）")
+            thanks = "您的意见我们会转达给维修师傅。"
+        if score <= LOW_SCORE:
+            alert_staff_from_thread(f"【低分评价】{score}分，请回访", summary)
             reply = f"收到您的评价（{stars}）。很抱歉这次没让您满意，客服主管会尽快联系您了解情况。"
         else:
-            reply = f"感谢您的评价（{stars}）！您的意见我们会转达给维修师傅。"
+            reply = f"感谢您的评价（{stars}）！{thanks}"
         dispatcher.utter_message(text=reply)
         return cleared

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.logging import configure_logging
-from app.routes import actions, health, staff_api, wechat
+from app.routes import actions, console, health, staff_api, wechat
 from app.settings import get_settings
 from app.wiring import Wiring
 from integrations.property.interface import PropertyError
@@ -33,6 +33,8 @@ def create_app() -> FastAPI:
     application.include_router(actions.router)
     application.include_router(wechat.router)
     application.include_router(staff_api.router)
+    application.include_router(console.router)
+    application.add_exception_handler(console.LoginRequired, console.to_login)
     application.add_exception_handler(PropertyError, staff_api.refusal_response)
     return application
 

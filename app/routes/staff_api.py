@@ -1,5 +1,6 @@
-"""The staff REST API (documented at /docs): sign in, repair orders, bookings, handoffs,
-bills."""
+"""The staff REST API (documented at /docs): sign in, repair orders, bookings, complaints,
+handoffs, bills. What a decision does beyond the property system (telling the resident) is
+in app/staff/desk.py, shared with the console."""
 
 from __future__ import annotations
 
@@ -11,38 +12,29 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from app.conversations.router import push_target
 from app.deps import local_property_system
-from app.security import Staff, StaffUser, issue_token
+from app.staff import desk
+from app.staff.auth import Staff, StaffUser, issue_token
 from integrations.property.interface import (
     BookingInfo,
+    ComplaintInfo,
     HandoffInfo,
     InvalidTransition,
     NotFound,
     PropertyError,
     RepairInfo,
 )
-from integrations.property.services.numbering import LOCAL_TZ
 
 router = APIRouter(prefix="/api", tags=["staff"])
-log = structlog.get_logger(__name__)
 
 # The live view reads the transcript this often: every worker sees every line, no broker.
 STREAM_POLL_SECONDS = 0.5
 REFUSALS = ((NotFound, 404), (InvalidTransition, 409))
-BOT_RESUMES = "本次人工服务已结束，感谢您的耐心。之后的问题物业助手继续为您解答。"
-STATUS_NOTICES = {
-    "assigned": "您的报修单 {number}（{item}）已派单，维修师傅{assignee}会尽快与您联系。",
-    "in_progress": "您的报修单 {number}（{item}）维修师傅已开始处理。",
-    "completed": "您的报修单 {number}（{item}）已维修完成。请回复1-5分为本次服务打分，"
-    "也欢迎说说您的意见。",
-}
 
 
 class Token(BaseModel):
@@ -62,18 +54,26 @@ class StaffReply(BaseModel):
     text: str = Field(min_length=1, max_length=600)
 
 
+class Closing(BaseModel):
+    text: str = Field(default="", max_length=600)
+
+
 class Cancellation(BaseModel):
     reason: str = "场地临时维护"
 
 
+def sign_in_staff(username: str, password: str) -> Staff | None:
+    user = local_property_system().staff.authenticate(username, password)
+    return None if user is None else Staff(user.username, user.display_name, user.role.value)
+
+
 @router.post("/auth/token", response_model=Token)
 def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    user = local_property_system().staff.authenticate(form.username, form.password)
-    if user is None:
+    staff = sign_in_staff(form.username, form.password)
+    if staff is None:
         raise HTTPException(
             status_code=401, detail="用户名或密码错误。", headers={"WWW-Authenticate": "Bearer"}
         )
-    staff = Staff(user.username, user.display_name, user.role.value)
     return Token(access_token=issue_token(staff))
 
 
@@ -86,19 +86,23 @@ def list_repairs(staff: StaffUser, status: str | None = None) -> list[RepairInfo
 async def assign_repair(
     number: str, body: Assignment, staff: StaffUser, request: Request
 ) -> RepairInfo:
-    return await _transition(request, number, "assigned", staff, assignee=body.assignee)
+    return await desk.move_repair(
+        request.app.state.wiring, staff, number, "assigned", assignee=body.assignee
+    )
 
 
 @router.post("/repairs/{number}/start")
 async def start_repair(number: str, staff: StaffUser, request: Request) -> RepairInfo:
-    return await _transition(request, number, "in_progress", staff)
+    return await desk.move_repair(request.app.state.wiring, staff, number, "in_progress")
 
 
 @router.post("/repairs/{number}/complete")
 async def complete_repair(
     number: str, body: Completion, staff: StaffUser, request: Request
 ) -> RepairInfo:
-    return await _transition(request, number, "completed", staff, note=body.note)
+    return await desk.move_repair(
+        request.app.state.wiring, staff, number, "completed", note=body.note
+    )
 
 
 @router.get("/bookings")
@@ -114,20 +118,36 @@ async def cancel_booking(
     booking_id: int, body: Cancellation, staff: StaffUser, request: Request
 ) -> BookingInfo:
     """Cancel a booking (the slot is free again) and tell the resident why."""
-    system = local_property_system()
-    booking = await anyio.to_thread.run_sync(
-        lambda: system.bookings.cancel_by_staff(booking_id, staff=staff.display_name)
-    )
-    log.info("booking_cancelled_by_staff", booking_id=booking_id, staff=staff.username)
-    if booking.resident_openid:
-        channel, recipient = push_target(booking.resident_openid)
-        start = booking.starts_at.astimezone(LOCAL_TZ)
-        text = (
-            f"很抱歉，您预约的{booking.facility} {start.month}月{start.day}日 {start:%H:%M} "
-            f"已被物业取消：{body.reason}。如需改约，请直接告诉我新的时间。"
-        )
-        await request.app.state.wiring.outbox.send(channel, recipient, text, title="预约取消")
-    return booking
+    return await desk.cancel_booking(request.app.state.wiring, staff, booking_id, body.reason)
+
+
+@router.get("/complaints")
+def list_complaints(
+    staff: StaffUser, status: str | None = None, complaint_type: str | None = None
+) -> list[ComplaintInfo]:
+    """Open complaints by deadline, or those of one status, newest first."""
+    return local_property_system().complaints.list(status=status, complaint_type=complaint_type)
+
+
+@router.get("/complaints/{number}")
+def get_complaint(number: str, staff: StaffUser) -> ComplaintInfo:
+    return local_property_system().complaints.get(number)
+
+
+@router.post("/complaints/{number}/respond")
+async def respond_to_complaint(
+    number: str, body: StaffReply, staff: StaffUser, request: Request
+) -> ComplaintInfo:
+    """An answer to the resident (the first one meets or misses the SLA)."""
+    return await desk.respond_to_complaint(request.app.state.wiring, staff, number, body.text)
+
+
+@router.post("/complaints/{number}/close")
+async def close_complaint(
+    number: str, body: Closing, staff: StaffUser, request: Request
+) -> ComplaintInfo:
+    """Closed, with the outcome; the resident is asked to rate how it was handled."""
+    return await desk.close_complaint(request.app.state.wiring, staff, number, body.text)
 
 
 @router.get("/handoffs")
@@ -176,34 +196,13 @@ async def reply_in_handoff(
     handoff_id: int, body: StaffReply, staff: StaffUser, request: Request
 ) -> HandoffInfo:
     """Send the resident a message through their channel; it joins the transcript."""
-    system = local_property_system()
-    handoff = await _active_handoff(handoff_id)
-    channel, recipient = push_target(handoff.sender_id)
-    await request.app.state.wiring.outbox.send(channel, recipient, body.text, title="客服回复")
-    return await anyio.to_thread.run_sync(
-        lambda: system.handoffs.append(handoff_id, speaker=staff.display_name, text=body.text)
-    )
+    return await desk.reply_in_handoff(request.app.state.wiring, staff, handoff_id, body.text)
 
 
 @router.post("/handoffs/{handoff_id}/close")
 async def close_handoff(handoff_id: int, staff: StaffUser, request: Request) -> HandoffInfo:
     """The person is done: the bot answers this resident again, and says so."""
-    system = local_property_system()
-    await _active_handoff(handoff_id)
-    closed = await anyio.to_thread.run_sync(
-        lambda: system.handoffs.close(handoff_id, staff=staff.display_name)
-    )
-    channel, recipient = push_target(closed.sender_id)
-    await request.app.state.wiring.outbox.send(channel, recipient, BOT_RESUMES, title="客服回复")
-    log.info("handoff_closed", handoff_id=handoff_id, staff=staff.username)
-    return closed
-
-
-async def _active_handoff(handoff_id: int) -> HandoffInfo:
-    handoff = await anyio.to_thread.run_sync(local_property_system().handoffs.get, handoff_id)
-    if handoff.status == "closed":
-        raise InvalidTransition("该会话已结束。")
-    return handoff
+    return await desk.close_handoff(request.app.state.wiring, staff, handoff_id)
 
 
 def refusal_response(request: Request, refused: Exception) -> JSONResponse:
@@ -223,24 +222,3 @@ def room_bills(building: str, unit: str, room: str, staff: StaffUser) -> dict[st
         "total": str(statement.total),
         "unpaid_total": str(statement.unpaid_total),
     }
-
-
-async def _transition(
-    request: Request, number: str, status: str, staff: Staff, **changes: Any
-) -> RepairInfo:
-    system = local_property_system()
-    order = await anyio.to_thread.run_sync(
-        lambda: system.repairs.transition(number, status, actor=staff.display_name, **changes)
-    )
-    log.info("repair_status_changed", number=order.number, status=status, staff=staff.username)
-    if order.resident_openid:
-        wiring = request.app.state.wiring
-        channel, recipient = push_target(order.resident_openid)
-        text = STATUS_NOTICES[status].format(
-            number=order.number, item=order.item, assignee=order.assignee or ""
-        )
-        # After "请回复1-5分", a bare "5" is the score, not an older numbered choice.
-        scores = [f"{n}分" for n in range(1, 6)] if status == "completed" else []
-        await wiring.router.offer_choices(order.resident_openid, scores)
-        await wiring.outbox.send(channel, recipient, text, title="报修进度")
-    return order

@@ -27,10 +27,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components.chinese_time import LOCAL_TZ, find_times
 from bot.components.emergencies import emergency_of
 from bot.components.house_number import find_house_parts
+from bot.components.moods import is_angry
 from bot.components.phone import find_phones
 
 REPORT_REPAIR = "report_repair"
+REQUEST_HUMAN = "request_human"
 EMERGENCY = "emergency"
+MOOD, ANGRY = "mood", "angry"
 
 
 def entity(kind: str, value: Any, start: int, end: int) -> dict[str, Any]:
@@ -128,7 +131,7 @@ class EntityOverlapResolver(_Stateless):
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class EmergencyIntent(_Stateless):
     """An emergency ("电梯里关着人", "煤气味") is a repair report whatever the classifiers
-    thought, even a fallback: safety is a rule, not a learned guess. Runs last."""
+    thought, even a fallback: safety is a rule, not a learned guess. Runs after the classifiers."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -137,4 +140,20 @@ class EmergencyIntent(_Stateless):
                 continue
             message.set(INTENT, {INTENT_NAME_KEY: REPORT_REPAIR, "confidence": 1.0}, True)
             message.set(EMERGENCY, kind, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class AngerIntent(_Stateless):
+    """A clearly angry resident ("你们到底管不管！！") is asking for a person, whatever the
+    message is about: the intent becomes `request_human` and the message says `mood: angry`.
+    An emergency stays an emergency (it is handed to a person too). Runs after
+    `EmergencyIntent`."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            if message.get(EMERGENCY) or not is_angry(message.get(TEXT) or ""):
+                continue
+            message.set(INTENT, {INTENT_NAME_KEY: REQUEST_HUMAN, "confidence": 1.0}, True)
+            message.set(MOOD, ANGRY, add_to_output=True)
         return messages

@@ -178,6 +178,13 @@ class ComplaintInfo:
     sla_due_at: datetime
     response: str | None
     created_at: datetime
+    responded_at: datetime | None = None
+    closed_at: datetime | None = None
+    rating: int | None = None
+    resident_name: str = ""
+    resident_openid: str | None = None
+    houses: str = ""
+    photos: int = 0
 
 
 @dataclass(frozen=True)
@@ -323,9 +330,19 @@ class Complaints(Protocol):
 
     def get(self, number: str, *, openid: str | None = None) -> ComplaintInfo: ...
 
+    def for_resident(self, openid: str, *, open_only: bool = False) -> list[ComplaintInfo]: ...
+
+    def list(
+        self, *, status: str | None = None, complaint_type: str | None = None
+    ) -> list[ComplaintInfo]: ...
+
     def transition(
         self, number: str, status: str, *, actor: str, response: str | None = None
     ) -> ComplaintInfo: ...
+
+    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> ComplaintInfo: ...
+
+    def awaiting_rating(self, openid: str) -> ComplaintInfo | None: ...
 
 
 class Handoffs(Protocol):

@@ -329,9 +329,15 @@ class Complaint(Base):
     )
     sla_due_at: Mapped[datetime]
     response: Mapped[str | None] = mapped_column(Text)
+    # The first time staff answered: the SLA is about responding, not about closing.
+    responded_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+
+    resident: Mapped[Resident] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(viewonly=True)
 
 
 class Handoff(Base):

@@ -60,6 +60,10 @@ def sign_in(client: TestClient, password: str = ADMIN_PASSWORD) -> dict[str, str
         ("post", "/api/handoffs/1/claim"),
         ("post", "/api/handoffs/1/reply"),
         ("post", "/api/handoffs/1/close"),
+        ("get", "/api/complaints"),
+        ("get", "/api/complaints/TS1"),
+        ("post", "/api/complaints/TS1/respond"),
+        ("post", "/api/complaints/TS1/close"),
     ],
 )
 def test_every_staff_endpoint_refuses_anonymous_and_forged_tokens(
@@ -165,3 +169,42 @@ def test_staff_list_bookings_and_cancel_one_and_the_resident_is_told_why(
     assert "场地漏雨维修" in notice
     again = client.post(f"/api/bookings/{booking.id}/cancel", json={}, headers=auth)
     assert again.status_code == 404
+
+
+def test_staff_answer_and_close_a_complaint_and_the_resident_is_asked_to_rate(
+    client: TestClient, system: LocalPropertySystem, fake: FakeWeChat
+) -> None:
+    fake.reset()
+    auth = sign_in(client)
+    number = system.complaints.create(
+        "demo-resident-1", complaint_type="噪音", description="楼上半夜蹦迪", location="3栋"
+    ).number
+
+    waiting = client.get("/api/complaints", headers=auth).json()
+    assert number in [c["number"] for c in waiting]
+    answered = client.post(
+        f"/api/complaints/{number}/respond", json={"text": "已上门提醒楼上住户"}, headers=auth
+    ).json()
+    assert answered["status"] == "processing" and answered["responded_at"] is not None
+    closed = client.post(
+        f"/api/complaints/{number}/close",
+        json={"text": "楼上已承诺晚十点后不再放音乐"},
+        headers=auth,
+    ).json()
+    assert closed["status"] == "closed"
+
+    said = [  # not seen for 48 hours: template messages
+        t["data"]["remark"]["value"]
+        for t in fake.sent("/cgi-bin/message/template/send")
+        if t["touser"] == "demo-resident-1"
+    ]
+    assert said == [
+        f"您的投诉 {number}（噪音）有了新答复：已上门提醒楼上住户",
+        f"您的投诉 {number}（噪音）已办结：楼上已承诺晚十点后不再放音乐\n"
+        "请回复1-5分为本次服务打分，也欢迎说说您的意见。",
+    ]
+    assert number not in [c["number"] for c in client.get("/api/complaints", headers=auth).json()]
+    again = client.post(f"/api/complaints/{number}/respond", json={"text": "补充"}, headers=auth)
+    assert (
+        again.status_code == 409 and again.json()["detail"] == f"投诉 {number} 已办结，不能再更改。"
+    )

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from app.routes.staff_api import BOT_RESUMES
+from app.staff.desk import BOT_RESUMES
 from integrations.property import LocalPropertySystem
 from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident

@@ -102,3 +102,58 @@ def test_a_handoff_keeps_the_conversation_and_queues_longest_waiting_first(
     ]
     assert [h.id for h in system.handoffs.active()] == [first.id, second.id]
     assert system.handoffs.get(first.id).transcript == answered.transcript
+
+
+def test_a_complaints_deadline_is_met_by_the_first_answer_not_by_closing(
+    system: LocalPropertySystem,
+) -> None:
+    from datetime import UTC, datetime
+
+    from integrations.property.services.complaints import sla_state
+
+    complaint = system.complaints.create(
+        "demo-resident-1", complaint_type="消防通道", description="消防通道停了三辆车"
+    )
+    assert sla_state(complaint, complaint.created_at) == "due"
+    assert sla_state(complaint, complaint.sla_due_at + timedelta(minutes=1)) == "overdue"
+
+    answered = system.complaints.transition(
+        complaint.number, "processing", actor="小王", response="保安已去挪车"
+    )
+    assert sla_state(answered, datetime.now(UTC) + timedelta(days=3)) == "met"
+
+
+def test_a_closed_complaint_is_rated_once_by_its_own_resident(system: LocalPropertySystem) -> None:
+    number = system.complaints.create(
+        "demo-resident-1", complaint_type="卫生", description="垃圾桶满了没人倒"
+    ).number
+    assert system.complaints.awaiting_rating("demo-resident-1") is None
+    with pytest.raises(InvalidTransition):
+        system.complaints.rate(number, openid="demo-resident-1", score=5)
+
+    system.complaints.transition(number, "closed", actor="小王", response="已清运")
+    assert system.complaints.awaiting_rating("demo-resident-1").number == number
+    with pytest.raises(NotFound):
+        system.complaints.rate(number, openid="demo-resident-2", score=1)
+
+    rated = system.complaints.rate(number, openid="demo-resident-1", score=4, comment="挺快")
+    assert rated.rating == 4
+    assert system.complaints.awaiting_rating("demo-resident-1") is None
+    with pytest.raises(InvalidTransition):
+        system.complaints.rate(number, openid="demo-resident-1", score=5)
+
+
+def test_a_photo_goes_to_the_newest_open_repair_or_complaint(system: LocalPropertySystem) -> None:
+    system.repairs.create("demo-resident-1", item="灯", location="客厅", description="不亮")
+    complaint = system.complaints.create(
+        "demo-resident-1", complaint_type="宠物", description="楼下的狗天天叫"
+    )
+
+    photo = system.attachments.attach("demo-resident-1", kind="image", media_id="m-1")
+
+    assert (photo.target, photo.number) == ("complaint", complaint.number)
+    assert system.complaints.get(complaint.number).photos == 1
+    mine = system.complaints.for_resident("demo-resident-1", open_only=True)
+    assert [c.number for c in mine][:1] == [complaint.number]
+    theirs = system.complaints.for_resident("demo-resident-2")
+    assert complaint.number not in [c.number for c in theirs]

@@ -30,7 +30,7 @@ class AttachmentService(Service):
         longitude: float | None = None,
         label: str | None = None,
     ) -> AttachmentInfo:
-        """Keep it; on the resident's most recent open repair, else open complaint."""
+        """Keep it; on the resident's most recent open repair or complaint, if any."""
         with self._tx() as session:
             resident = load_resident(session, openid)
             attachment = Attachment(
@@ -46,11 +46,13 @@ class AttachmentService(Service):
             target: tuple[str, str] | None = None
             if resident is not None:
                 repair = _latest_open_repair(session, resident)
-                complaint = None if repair else _latest_open_complaint(session, resident)
-                if repair is not None:
-                    attachment.repair_id, target = repair.id, ("repair", repair.number)
-                elif complaint is not None:
+                complaint = _latest_open_complaint(session, resident)
+                if complaint is not None and (
+                    repair is None or complaint.created_at > repair.created_at
+                ):
                     attachment.complaint_id, target = complaint.id, ("complaint", complaint.number)
+                elif repair is not None:
+                    attachment.repair_id, target = repair.id, ("repair", repair.number)
             session.add(attachment)
             session.flush()
             return AttachmentInfo(

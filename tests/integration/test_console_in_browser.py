@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,7 +252,10 @@ def test_repairs_and_bookings_are_listed_with_filters(
     started = stack_system.repairs.create(me, item="门锁", location="大门", description="打不开")
     stack_system.repairs.transition(started.number, "in_progress", actor="老赵")
     day = (datetime.now(LOCAL_TZ) + timedelta(days=1)).date()
-    booking = stack_system.bookings.book(me, "乒乓球室", datetime.combine(day, time(10), LOCAL_TZ))
+    free = stack_system.bookings.availability("乒乓球室", day)
+    start = free.free[-1]  # other tests book early in the day
+    booking = stack_system.bookings.book(me, "乒乓球室", start)
+    local, end = start.astimezone(LOCAL_TZ), start + timedelta(minutes=free.slot_minutes)
 
     page = signed_in(browser, stack, accounts["客服小李"], "staff-password-1", "/console/repairs")
     expect(page.locator("#repairs")).to_contain_text(waiting.number)
@@ -267,7 +270,9 @@ def test_repairs_and_bookings_are_listed_with_filters(
     page.get_by_label("日期").fill(day.isoformat())
     page.get_by_role("button", name="筛选").click()
     row = page.locator("#bookings tr", has_text=booking.number)
-    expect(row).to_contain_text(f"{day.month}月{day.day}日 10:00–11:00")
+    expect(row).to_contain_text(
+        f"{day.month}月{day.day}日 {local:%H:%M}–{end.astimezone(LOCAL_TZ):%H:%M}"
+    )
     page.get_by_label("场地").select_option("羽毛球场")
     page.get_by_role("button", name="筛选").click()
     expect(page.locator("#bookings")).not_to_contain_text(booking.number)

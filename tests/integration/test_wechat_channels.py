@@ -20,6 +20,7 @@ from integrations.property.models import Attachment, utcnow
 from integrations.wechat.signing import sign
 from integrations.wechat.xml import parse_fields
 from tests.integration.stack import AppProcess, RunningStack
+from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import (
     APP,
     OfficialAccountPeer,
@@ -114,9 +115,10 @@ def test_voice_uses_the_recognised_text_or_asks_to_type(
 def test_a_photo_is_attached_to_the_residents_open_repair(
     peer: OfficialAccountPeer, stack_system: LocalPropertySystem
 ) -> None:
-    [open_repair, *_] = stack_system.repairs.for_resident("demo-resident-1", open_only=True)
+    me = resident(stack_system, HOME_101)
+    open_repair = stack_system.repairs.create(me, item="水管", location="厨房", description="漏水")
     photo = peer.fields(
-        "demo-resident-1",
+        me,
         "image",
         PicUrl="http://mmbiz.example/leak.jpg",
         MediaId="media-leak",

@@ -9,7 +9,7 @@ import pytest
 
 from integrations.property import LocalPropertySystem
 from tests.integration.stack import RunningStack, require_rasa
-from tests.integration.wechat_peer import wechat_settings
+from tests.integration.wechat_peer import OfficialAccountPeer, wechat_settings
 from tests.services import (
     IN_CI,
     postgres_available,
@@ -76,6 +76,19 @@ def staff(stack: RunningStack) -> httpx.Client:
     token = client.post("/api/auth/token", data={"username": "admin", "password": password})
     client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     return client
+
+
+@pytest.fixture(scope="session")
+def wechat(stack: RunningStack) -> OfficialAccountPeer:
+    """WeChat's servers calling the Official Account callback, as residents write."""
+    return OfficialAccountPeer(stack.app_url)
+
+
+def says(wechat: OfficialAccountPeer, openid: str, text: str) -> str:
+    """What the resident reads in the passive reply ("" when the app answers `success`)."""
+    response = wechat.post(wechat.text(openid, text))
+    response.raise_for_status()
+    return "" if response.content in (b"success", b"") else wechat.reply(response)["Content"]
 
 
 def say(rasa: httpx.Client, sender: str, message: str) -> list[str]:

@@ -8,12 +8,10 @@ import uuid
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from integrations.property import LocalPropertySystem
 from integrations.property.interface import ComplaintInfo
-from tests.integration.conftest import say
-from tests.integration.stack import RunningStack
+from tests.integration.conftest import say, says
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
 from tests.wechat.fake_server import FakeWeChat
@@ -21,17 +19,6 @@ from tests.wechat.fake_server import FakeWeChat
 ROBOT = "/cgi-bin/webhook/send"
 TEMPLATE = "/cgi-bin/message/template/send"
 NUMBER = re.compile(r"TS\d{10,}")
-
-
-@pytest.fixture(scope="module")
-def wechat(stack: RunningStack) -> OfficialAccountPeer:
-    return OfficialAccountPeer(stack.app_url)
-
-
-def says(wechat: OfficialAccountPeer, openid: str, text: str) -> str:
-    response = wechat.post(wechat.text(openid, text))
-    response.raise_for_status()
-    return "" if response.content in (b"success", b"") else wechat.reply(response)["Content"]
 
 
 def filed(reply: str, system: LocalPropertySystem, openid: str) -> ComplaintInfo:

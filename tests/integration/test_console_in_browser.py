@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from app.staff.desk import BOT_RESUMES
 from integrations.property import LocalPropertySystem
 from integrations.property.services.numbering import LOCAL_TZ
+from tests.integration.conftest import says
 from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
@@ -54,11 +55,6 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def wechat(stack: RunningStack) -> OfficialAccountPeer:
-    return OfficialAccountPeer(stack.app_url)
-
-
-@pytest.fixture(scope="module")
 def admin_password(stack: RunningStack) -> str:
     return (Path(stack.env["VAR_DIR"]) / "admin-password.txt").read_text().strip()
 
@@ -94,12 +90,6 @@ def signed_in(
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(f"{stack.app_url}{path}")
     return page
-
-
-def says(wechat: OfficialAccountPeer, openid: str, text: str) -> str:
-    response = wechat.post(wechat.text(openid, text))
-    response.raise_for_status()
-    return "" if response.content in (b"success", b"") else wechat.reply(response)["Content"]
 
 
 def test_anonymous_visitors_see_only_the_sign_in_page(

@@ -9,10 +9,10 @@ import time
 import uuid
 
 import httpx
-import pytest
 
 from app.staff.desk import BOT_RESUMES
 from integrations.property import LocalPropertySystem
+from tests.integration.conftest import says
 from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
@@ -20,18 +20,6 @@ from tests.wechat.fake_server import FakeWeChat
 
 ROBOT = "/cgi-bin/webhook/send"
 CUSTOM = "/cgi-bin/message/custom/send"
-
-
-@pytest.fixture(scope="module")
-def wechat(stack: RunningStack) -> OfficialAccountPeer:
-    return OfficialAccountPeer(stack.app_url)
-
-
-def says(wechat: OfficialAccountPeer, openid: str, text: str) -> str:
-    """What the resident reads in the passive reply ("" when the app answers `success`)."""
-    response = wechat.post(wechat.text(openid, text))
-    response.raise_for_status()
-    return "" if response.content in (b"success", b"") else wechat.reply(response)["Content"]
 
 
 def test_a_resident_asks_for_a_person_and_gets_one_then_the_bot_again(

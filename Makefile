@@ -18,6 +18,7 @@ help:
 	@echo "make test    install what the tests need, train if stale, run the whole suite"
 	@echo "make train   retrain the Rasa model if data/ or bot/ changed"
 	@echo "make eval    NLU report on the held-out set, with a baseline and 5-fold CV (results/)"
+	@echo "make bench   latency, throughput and memory of the whole stack (results/bench.json)"
 	@echo "make shell   chat with the bot in the terminal (as demo-resident-1)"
 	@echo "make lint    ruff"
 
@@ -65,6 +66,10 @@ test: envs browser
 # NLU report: held-out set, out-of-domain set, baseline, 5-fold cross-validation -> results/
 eval: train
 	$(RASA_PY) -m scripts.eval_nlu $(EVAL_ARGS)
+
+# Latency, throughput and memory of the whole stack -> results/bench.json (see README)
+bench: envs train
+	$(APP_PY) -m scripts.bench
 
 shell: envs train
 	ACTION_ENDPOINT_URL=$${ACTION_ENDPOINT_URL:-http://127.0.0.1:8000/rasa/webhook} \

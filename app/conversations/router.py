@@ -55,6 +55,9 @@ VOICE_NOT_RECOGNISED = "抱歉，这条语音我没听清，请再说一遍，�
 UNSUPPORTED = "抱歉，这类消息我暂时看不懂，请用文字或语音告诉我您需要什么。"
 STAFF_HELP = "收到。住户会话、报修和投诉请在客服工作台处理；紧急情况请直接电话联系。"
 RASA_BUSY = "您的消息已收到，系统正在处理中，稍后会回复您，请不要重复发送。"
+# What the bot reads of one message (the message log keeps all of it): enough for any
+# request or complaint, and a 10,000-character paste cannot stall the NLU for seconds.
+BOT_READS_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,9 @@ class Router:
 
     async def _ask_rasa(self, incoming: Incoming, text: str) -> list[str]:
         sender = conversation_id(incoming)
-        messages = await self.rasa.send(sender, text, metadata={"channel": incoming.channel})
+        messages = await self.rasa.send(
+            sender, text[:BOT_READS_CHARS], metadata={"channel": incoming.channel}
+        )
         parts: list[str] = []
         for message in messages:
             titles = [title for title, _ in message.buttons]

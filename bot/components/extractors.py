@@ -24,6 +24,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import speedups  # noqa: F401  (patches Rasa as the model loads)
 from bot.components.chinese_time import LOCAL_TZ, find_times
 from bot.components.emergencies import emergency_of
 from bot.components.house_number import find_house_parts

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.wechat.errors import MalformedMessage
 
 KINDS = ("text", "voice", "image", "location", "event", "unknown")
+
+# OpenIDs are 28 characters of [A-Za-z0-9_-]; WeCom UserIDs are up to 64 of letters,
+# digits and "_-.@". Anything else is not WeChat speaking.
+OPENID = re.compile(r"[A-Za-z0-9_\-.@]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ def from_official_account(fields: dict[str, str], channel: str = "oa") -> Incomi
         created_at = int(fields["CreateTime"])
     except (KeyError, ValueError) as error:
         raise MalformedMessage(f"missing or bad field: {error}") from None
+    if not OPENID.fullmatch(sender):
+        raise MalformedMessage("FromUserName is not an OpenID / UserID")
     common: dict[str, Any] = {
         "channel": channel,
         "sender": sender,
@@ -56,8 +63,8 @@ def from_official_account(fields: dict[str, str], channel: str = "oa") -> Incomi
             **common,
         )
     msg_id = fields.get("MsgId") or fields.get("MsgID")
-    if not msg_id:
-        raise MalformedMessage("message without MsgId")
+    if not msg_id or len(msg_id) > 64:
+        raise MalformedMessage("message without a proper MsgId")
     common["dedupe_key"] = f"{sender}:{msg_id}"
     if raw_type == "text":
         return Incoming(kind="text", text=fields.get("Content", ""), **common)

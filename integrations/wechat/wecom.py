@@ -14,7 +14,7 @@ from wechatpy.work.exceptions import InvalidCorpIdException
 
 from integrations.wechat import signing
 from integrations.wechat.errors import MalformedMessage, WrongReceiver
-from integrations.wechat.messages import Incoming, from_official_account
+from integrations.wechat.messages import OPENID, Incoming, from_official_account
 from integrations.wechat.xml import parse_fields, render_text_reply
 
 
@@ -108,6 +108,8 @@ def bot_incoming(message: Mapping[str, Any]) -> Incoming:
         msg_type = str(message["msgtype"]).lower()
     except (KeyError, TypeError) as error:
         raise MalformedMessage(f"missing field: {error}") from None
+    if not OPENID.fullmatch(sender) or len(msg_id) > 100:
+        raise MalformedMessage("from.userid or msgid is not WeCom's")
     text = None
     if msg_type == "text":
         content = str((message.get("text") or {}).get("content", ""))

@@ -49,7 +49,9 @@ def wechat_settings(fake: FakeWeChat) -> dict[str, str]:
 def message_xml(fields: dict[str, Any]) -> str:
     parts = []
     for name, value in fields.items():
-        inner = str(value) if isinstance(value, int | float) else f"<![CDATA[{value}]]>"
+        # As any XML writer does, a "]]>" inside text is split across two CDATA sections.
+        cdata = str(value).replace("]]>", "]]]]><![CDATA[>")
+        inner = str(value) if isinstance(value, int | float) else f"<![CDATA[{cdata}]]>"
         parts.append(f"<{name}>{inner}</{name}>")
     return "<xml>" + "".join(parts) + "</xml>"
 

@@ -1,0 +1,37 @@
+"""Parts of the stack failing under a resident's message: Redis gone. (Rasa down, a crash
+mid-message and an action whose database is gone are in test_wechat_channels.py and
+tests/app/test_action_endpoint.py.)"""
+
+from __future__ import annotations
+
+import json
+
+from integrations.property import LocalPropertySystem
+from tests.integration.stack import AppProcess, RunningStack
+from tests.integration.test_repairs import HOME_101, resident
+from tests.integration.test_wechat_channels import property_fee
+from tests.integration.wechat_peer import OfficialAccountPeer
+
+
+def test_with_redis_gone_the_app_keeps_answering_and_says_why_in_its_log(
+    stack: RunningStack, stack_system: LocalPropertySystem, tmp_path
+) -> None:
+    log = tmp_path / "no-redis.log"
+    app = AppProcess(
+        env={**stack.env, "RASA_URL": stack.rasa_url, "REDIS_URL": "redis://127.0.0.1:9/0"},
+        log=log,
+    )
+    app.start()
+    try:
+        peer = OfficialAccountPeer(app.url)
+        me = resident(stack_system, HOME_101)
+        message = peer.text(me, "这个月物业费多少")
+        first = peer.reply(peer.post(message, "aes"))["Content"]
+        retry = peer.reply(peer.post(message, "aes"))["Content"]  # dedupe falls back too
+    finally:
+        app.stop()
+
+    assert property_fee(stack_system, me) in first and retry == first
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    degraded = [e for e in events if e.get("event") == "redis_unavailable_using_memory"]
+    assert degraded and "Connection" in degraded[0]["error"]

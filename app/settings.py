@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     recovery_after_seconds: float = 30.0
     # Residents are reminded this long before a booking starts.
     booking_reminder_minutes: int = 60
+    # Production topology (README, "Running in production"): app and Rasa worker processes,
+    # and where Rasa keeps conversations (PostgreSQL) — several Rasa workers also need
+    # REDIS_URL for its lock store.
+    app_workers: int = 1
+    rasa_workers: int = 1
+    rasa_tracker_store_url: str | None = None
 
     @property
     def admin_password_file(self) -> Path:

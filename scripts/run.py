@@ -17,6 +17,7 @@ import httpx
 from app.cli import init_db
 from app.settings import get_settings
 from scripts import model
+from scripts.rasa_endpoints import endpoints_file
 from scripts.rasa_env import MODEL, RASA, ROOT, rasa_environ
 
 READY_TIMEOUT_SECONDS = 300
@@ -34,7 +35,9 @@ class Stack:
         self.stopping = False
 
     def start(self) -> None:
+        settings = get_settings()
         action_url = os.environ.get("ACTION_ENDPOINT_URL", f"{self.app_url}/rasa/webhook")
+        endpoints = endpoints_file(settings, action_url)
         self.processes["rasa"] = subprocess.Popen(
             [
                 str(RASA),
@@ -47,12 +50,14 @@ class Stack:
                 "-m",
                 str(MODEL),
                 "--endpoints",
-                "bot/endpoints.yml",
+                str(endpoints),
                 "--credentials",
                 "bot/credentials.yml",
             ],
             cwd=ROOT,
-            env=rasa_environ(ACTION_ENDPOINT_URL=action_url),
+            env=rasa_environ(
+                ACTION_ENDPOINT_URL=action_url, SANIC_WORKERS=str(settings.rasa_workers)
+            ),
         )
         app_env = dict(os.environ, RASA_URL=os.environ.get("RASA_URL", self.rasa_url))
         self.processes["app"] = subprocess.Popen(
@@ -66,6 +71,8 @@ class Stack:
                 "--port",
                 str(self.app_port),
                 "--no-access-log",
+                "--workers",
+                str(settings.app_workers),
             ],
             cwd=ROOT,
             env=app_env,
@@ -118,6 +125,8 @@ def banner(stack: Stack) -> str:
             f"  健康检查 Health    {stack.app_url}/healthz",
             f"  Rasa              {stack.rasa_url}   (REST channel /webhooks/rest/webhook)",
             f"  管理员 Staff admin  admin / {password}",
+            f"  进程 Processes     app ×{settings.app_workers}, Rasa ×{settings.rasa_workers}"
+            + (", tracker store PostgreSQL" if settings.rasa_tracker_store_url else ""),
             "  试一试 Try:",
             f"    curl -s {stack.rasa_url}/webhooks/rest/webhook \\",
             '      -d \'{"sender": "demo-resident-1", "message": "我家这个月物业费多少"}\'',

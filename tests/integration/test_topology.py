@@ -1,0 +1,88 @@
+"""The production topology on this machine: two app workers, two Rasa (Sanic) workers,
+PostgreSQL for the property data and Rasa's tracker store, Redis for dedupe, tokens and
+Rasa's lock store. A conversation keeps its state across the workers and a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from integrations.property import LocalPropertySystem
+from tests.integration.conftest import says
+from tests.integration.stack import RunningStack, require_rasa
+from tests.integration.test_repairs import HOME_101, resident
+from tests.integration.wechat_peer import OfficialAccountPeer, wechat_settings
+from tests.services import postgres_schema, redis_url
+from tests.wechat.fake_server import FakeWeChat
+
+
+def children(pid: int) -> list[tuple[int, bytes]]:
+    return [
+        (int(child), Path(f"/proc/{child}/cmdline").read_bytes())
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def workers(stack: RunningStack) -> dict[str, int]:
+    """How many worker processes the app (uvicorn) and Rasa (Sanic) each run."""
+    assert stack.process is not None
+    found = {}
+    for pid, command in children(stack.process.pid):
+        name = "rasa" if b".venv-rasa" in command else "app"
+        found[name] = sum(1 for _, c in children(pid) if b"resource_tracker" not in c)
+    return found
+
+
+@pytest.fixture(scope="module")
+def topology_env(
+    tmp_path_factory: pytest.TempPathFactory, fake_wechat: FakeWeChat
+) -> Iterator[dict[str, str]]:
+    require_rasa()
+    with ExitStack() as resources:
+        property_db = resources.enter_context(postgres_schema())
+        tracker_db = resources.enter_context(postgres_schema())
+        yield {
+            "DATABASE_URL": property_db,
+            "RASA_TRACKER_STORE_URL": tracker_db,
+            "REDIS_URL": redis_url(),
+            "APP_WORKERS": "2",
+            "RASA_WORKERS": "2",
+            "VAR_DIR": str(tmp_path_factory.mktemp("topology")),
+            "LOG_FORMAT": "json",
+            **wechat_settings(fake_wechat),
+        }
+
+
+def test_a_conversation_keeps_its_state_across_workers_and_a_restart(
+    topology_env: dict[str, str], tmp_path: Path
+) -> None:
+    system = LocalPropertySystem.from_url(topology_env["DATABASE_URL"])
+    first = RunningStack(env=topology_env, log=tmp_path / "first.log")
+    first.start()
+    try:
+        assert workers(first) == {"app": 2, "rasa": 2}, first.output()[-3000:]
+        me = resident(system, HOME_101)
+        wechat = OfficialAccountPeer(first.app_url)
+        assert says(wechat, me, "我要报修").startswith("请问是什么需要维修")
+        assert says(wechat, me, "马桶").startswith("在什么位置")
+    finally:
+        first.interrupt()
+
+    second = RunningStack(env=topology_env, log=tmp_path / "second.log")
+    second.start()
+    try:
+        wechat = OfficialAccountPeer(second.app_url)
+        # Rasa's memory is gone; the conversation is in PostgreSQL: the form carries on.
+        assert says(wechat, me, "卫生间").startswith("请简单说说是什么问题")
+        assert says(wechat, me, "堵了，冲不下去").startswith("您希望师傅什么时间上门")
+        done = says(wechat, me, "尽快")
+    finally:
+        second.interrupt()
+
+    [order] = system.repairs.for_resident(me)
+    assert f"单号 {order.number}" in done
+    assert (order.item, order.location, order.description) == ("马桶", "卫生间", "堵了，冲不下去")

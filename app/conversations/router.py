@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import anyio
 import structlog
+from sqlalchemy.exc import OperationalError
 
 from app.conversations.log import MessageLog
 from app.conversations.models import InboundMessage
@@ -27,6 +28,7 @@ from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient, RasaUnavailable
 from app.kv import KeyValue
 from integrations.property.interface import PropertySystem
+from integrations.wechat.errors import StoreUnavailable
 from integrations.wechat.messages import Incoming
 from integrations.wechat.text import split_message, with_choices
 
@@ -94,7 +96,12 @@ class Router:
         key = f"dedupe:{incoming.channel}:{incoming.dedupe_key}"
         message_id = None
         if await self.kv.set_if_absent(key, PENDING, self.dedupe_ttl_seconds):
-            message_id = await anyio.to_thread.run_sync(self.log.record, incoming)
+            try:
+                message_id = await anyio.to_thread.run_sync(self.log.record, incoming)
+            except OperationalError as error:  # let WeChat's retry find it unclaimed
+                await self.kv.delete(key)
+                log.warning("message_log_unavailable", error=type(error).__name__)
+                raise StoreUnavailable(str(error)[:200]) from None
             if message_id is None:  # the store had forgotten it; the message log had not
                 await self.kv.delete(key)
         if message_id is None:

@@ -82,7 +82,10 @@ async def _xml_reply(
     request: Request, incoming: Incoming, render: Callable[[str, str], str]
 ) -> Response:
     """A passive XML reply rendered by `render(text, nonce)`, or `success` when deferred."""
-    answer = await _answer(request, incoming)
+    try:
+        answer = await _answer(request, incoming)
+    except ChannelError as error:
+        return _rejected(request, error)
     if answer.deferred or not answer.replies:
         return PlainTextResponse("success")
     nonce = request.query_params.get("nonce", "")
@@ -121,9 +124,9 @@ async def wecom_bot_message(request: Request) -> Response:
         bot = _channel(request, "wecom_bot")
         body = await _body(request, _wiring(request).settings.max_body_bytes)
         incoming = bot_incoming(bot.open(request.query_params, body))
+        answer = await _answer(request, incoming)
     except ChannelError as error:
         return _rejected(request, error)
-    answer = await _answer(request, incoming)
     if answer.deferred or not answer.replies:
         return PlainTextResponse("")
     text = answer.replies[0]

@@ -37,3 +37,11 @@ class WrongReceiver(ChannelError):
 class NotConfigured(ChannelError):
     status_code = 404
     reason = "channel_not_configured"
+
+
+class StoreUnavailable(ChannelError):
+    """The message cannot be written down now (the database is restarting): 503, and
+    WeChat sends it again a few seconds later — nothing is answered that was not kept."""
+
+    status_code = 503
+    reason = "store_unavailable"

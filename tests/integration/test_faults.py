@@ -35,3 +35,26 @@ def test_with_redis_gone_the_app_keeps_answering_and_says_why_in_its_log(
     events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     degraded = [e for e in events if e.get("event") == "redis_unavailable_using_memory"]
     assert degraded and "Connection" in degraded[0]["error"]
+
+
+def test_with_the_database_down_a_message_is_refused_for_a_retry_not_lost_or_crashed(
+    stack: RunningStack, stack_system: LocalPropertySystem, tmp_path
+) -> None:
+    """While PostgreSQL restarts nothing can be written down, so nothing is answered: 503
+    (never a 500), and WeChat's retry a few seconds later is taken as the first delivery."""
+    dead = "postgresql://postgres@127.0.0.1:9/test"
+    down = AppProcess(env={**stack.env, "DATABASE_URL": dead}, log=tmp_path / "no-db.log")
+    down.start()
+    try:
+        peer = OfficialAccountPeer(down.url)
+        me = resident(stack_system, HOME_101)
+        message = peer.text(me, "这个月物业费多少")
+        refused = peer.post(message, "aes")
+    finally:
+        down.stop()
+
+    assert (refused.status_code, refused.text) == (503, "store_unavailable")
+    retry = OfficialAccountPeer(stack.app_url).post(message, "aes")  # the database is back
+    assert (
+        property_fee(stack_system, me) in OfficialAccountPeer(stack.app_url).reply(retry)["Content"]
+    )

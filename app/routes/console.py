@@ -57,7 +57,9 @@ def to_login(request: Request, required: Exception) -> Response:
     return RedirectResponse(f"/console/login?next={quote(required.path)}", status_code=303)
 
 
-def page(request: Request, name: str, staff: Staff | None, code: int = 200, **context: Any):
+def page(
+    request: Request, name: str, staff: Staff | None, code: int = 200, **context: Any
+) -> Response:
     response = templates.TemplateResponse(
         request,
         name,

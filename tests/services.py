@@ -41,10 +41,12 @@ def postgres_schema() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            separator = "&" if "?" in PG_URL else "?"
-            yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-        finally:
+    try:
+        separator = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        # A new connection: a test may have restarted PostgreSQL meanwhile.
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

@@ -5,6 +5,15 @@ tests/app/test_action_endpoint.py.)"""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from pathlib import Path
+
+import httpx
+import pytest
 
 from integrations.property import LocalPropertySystem
 from tests.integration.stack import AppProcess, RunningStack
@@ -58,3 +67,48 @@ def test_with_the_database_down_a_message_is_refused_for_a_retry_not_lost_or_cra
     assert (
         property_fee(stack_system, me) in OfficialAccountPeer(stack.app_url).reply(retry)["Content"]
     )
+
+
+def restart_postgresql() -> None:
+    version = next(Path("/etc/postgresql").iterdir()).name
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        timeout=120,
+    )
+
+
+def test_postgresql_restarting_mid_load_loses_and_duplicates_no_repair_order(
+    stack: RunningStack, stack_system: LocalPropertySystem
+) -> None:
+    if not stack.env["DATABASE_URL"].startswith("postgresql") or os.geteuid() != 0:
+        pytest.skip("needs the stack on PostgreSQL and the right to restart it")
+    residents = [resident(stack_system, HOME_101) for _ in range(8)]
+    wechat = OfficialAccountPeer(stack.app_url)
+    messages = {me: wechat.text(me, "客厅空调不制冷，明天下午来修") for me in residents}
+
+    def deliver(me: str) -> int:
+        """As WeChat does: the same message again while the answer is not a 200."""
+        for _ in range(8):
+            with suppress(httpx.HTTPError):
+                response = wechat.post(messages[me], "aes", timeout=15)
+                if response.status_code == 200:
+                    return 200
+            time.sleep(1)
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        early = [pool.submit(deliver, me) for me in residents[:4]]
+        restarted = pool.submit(restart_postgresql)
+        late = [pool.submit(deliver, me) for me in residents[4:]]
+        restarted.result()
+        statuses = [f.result() for f in early + late]
+
+    assert statuses == [200] * len(residents)
+    deadline = time.monotonic() + 90  # answers held up by the restart come by push
+    while time.monotonic() < deadline:
+        orders = {me: len(stack_system.repairs.for_resident(me)) for me in residents}
+        if all(count == 1 for count in orders.values()):
+            break
+        time.sleep(1)
+    assert orders == dict.fromkeys(residents, 1)

@@ -12,7 +12,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class KeyValue(Protocol):
@@ -29,8 +33,15 @@ class KeyValue(Protocol):
 
 class RedisKV:
     def __init__(self, url: str, prefix: str = "wuye:") -> None:
+        # A connection that hiccups (a busy moment) is tried twice more within ~0.3 s before
+        # the caller hears of it (and the app falls back to memory).
         self._redis = aioredis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
+            url,
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         self._prefix = prefix
 

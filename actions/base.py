@@ -3,21 +3,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-import anyio
 import structlog
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import OperationalError
 
 from app.deps import property_system
+from integrations.property.db import through_reconnects
 from integrations.property.interface import NotBound, PropertyError, PropertySystem
 
 log = structlog.get_logger(__name__)
 
 BIND_BUTTON = [{"title": "绑定房屋", "payload": "/bind_house"}]
 SORRY = "抱歉，系统暂时出了点问题，请稍后再试，或拨打物业服务电话。"
-# Waits before trying an action again when its database connection was lost (a restart).
-RECONNECT_DELAYS = (0.5, 1.0, 2.0)
 
 
 class PropertyAction(Action, ABC):
@@ -56,24 +53,16 @@ class PropertyAction(Action, ABC):
     async def _act_through_reconnects(
         self, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[dict[str, Any]]:
-        """`act`, again after a lost database connection (PostgreSQL restarting): a failed
-        transaction wrote nothing, so the second try cannot file anything twice. What an
-        attempt said is kept only if it succeeds."""
-        for delay in (*RECONNECT_DELAYS, None):
-            attempt = CollectingDispatcher()
-            try:
-                events = await anyio.to_thread.run_sync(
-                    self.act, attempt, tracker, property_system()
-                )
-            except OperationalError:
-                if delay is None:
-                    raise
-                log.warning("database_reconnect", action=self.name(), retry_in=delay)
-                await anyio.sleep(delay)
-                continue
-            dispatcher.messages.extend(attempt.messages)
-            return events
-        raise AssertionError("unreachable")
+        """`act`, again after a lost database connection; what an attempt said is kept only
+        if it succeeds."""
+
+        def attempt() -> tuple[list[dict[str, Any]], CollectingDispatcher]:
+            said = CollectingDispatcher()
+            return self.act(said, tracker, property_system()), said
+
+        events, said = await through_reconnects(attempt, self.name())
+        dispatcher.messages.extend(said.messages)
+        return events
 
 
 def latest_entity(tracker: Tracker, entity: str) -> str | None:

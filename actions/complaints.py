@@ -20,7 +20,7 @@ from app.settings import get_settings
 from integrations.property.interface import ComplaintInfo, PropertySystem
 from integrations.property.models import ComplaintStatus
 from integrations.property.services.complaints import STATUS_LABELS, URGENT_TYPES
-from integrations.property.services.numbering import LOCAL_TZ
+from integrations.property.services.numbering import LOCAL_TZ, moment_label
 
 FORM_SLOTS = (
     "complaint_type",
@@ -80,8 +80,7 @@ def _answering(tracker: Tracker) -> bool:
 
 
 def deadline(complaint: ComplaintInfo) -> str:
-    due = complaint.sla_due_at.astimezone(LOCAL_TZ)
-    return f"{due.month}月{due.day}日 {due:%H:%M}"
+    return moment_label(complaint.sla_due_at)
 
 
 def console_complaint_link(number: str) -> str:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PropertyAction
+from actions.complaints import NUMBER as COMPLAINT_NUMBER
 from actions.repair_followup import quoted_number
 from actions.repairs import staff_summary
 from app.conversations.staff_alerts import alert_staff_from_thread
@@ -26,7 +27,6 @@ NO_COMMENT = re.compile(r"^(没有|没了|没|无|不用|不用了|算了|没什
 FRAME = re.compile(r"打|给|个|分|星|评价|好评|差评|服务|这次|维修|吧|了|的|[\s，。！？!?,.~、]")
 LOW_SCORE = 2
 COMPLAINT_PREFIX = "TS"
-COMPLAINT_NUMBER = re.compile(r"TS\d{10,}", re.IGNORECASE)
 RATING_SLOTS = ("repair_number", "repair_score", "repair_comment")
 
 

@@ -11,7 +11,7 @@ from integrations.property.interface import ComplaintInfo
 from integrations.property.models import ComplaintStatus, RepairStatus
 from integrations.property.services.complaints import STATUS_LABELS as COMPLAINT_LABELS
 from integrations.property.services.complaints import sla_state
-from integrations.property.services.numbering import LOCAL_TZ
+from integrations.property.services.numbering import LOCAL_TZ, moment_label
 from integrations.property.services.repairs import STATUS_LABELS as REPAIR_LABELS
 
 SPEAKERS = {"resident": "住户", "bot": "物业助手"}
@@ -19,10 +19,7 @@ HANDOFF_LABELS = {"open": "等待接手", "claimed": "处理中", "closed": "已
 
 
 def local(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    at = moment.astimezone(LOCAL_TZ)
-    return f"{at.month}月{at.day}日 {at:%H:%M}"
+    return "" if moment is None else moment_label(moment)
 
 
 def duration(minutes: int) -> str:

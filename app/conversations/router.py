@@ -27,6 +27,7 @@ from app.conversations.models import InboundMessage
 from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient, RasaUnavailable
 from app.kv import KeyValue
+from integrations.property.db import through_reconnects
 from integrations.property.interface import PropertySystem
 from integrations.wechat.errors import StoreUnavailable
 from integrations.wechat.messages import Incoming
@@ -60,7 +61,6 @@ RASA_BUSY = "您的消息已收到，系统正在处理中，稍后会回复您�
 # What the bot reads of one message (the message log keeps all of it): enough for any
 # request or complaint, and a 10,000-character paste cannot stall the NLU for seconds.
 BOT_READS_CHARS = 500
-RECONNECT_DELAYS = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,10 @@ class Router:
         if replies is None:  # not answered (Rasa down…): told so now, answered by `recover`
             replies = [RASA_BUSY]
         else:
-            await _through_reconnects(self.log.answered, message_id, replies, "reply")
+            # An answer not marked as given would be given again by `recover`.
+            await through_reconnects(
+                lambda: self.log.answered(message_id, replies, "reply"), "message_answered"
+            )
         await self.kv.set(key, json.dumps({"replies": replies}), self.dedupe_ttl_seconds)
         for extra in replies[1:]:  # a passive reply carries one message; the rest are pushed
             self._spawn(self.outbox.send(incoming.channel, incoming.sender, extra))
@@ -287,20 +290,6 @@ class Router:
                 await self.offer_choices(sender, [payload for _, payload in message.buttons])
             parts.append(with_choices(message.text, titles))
         return split_message("\n\n".join(p for p in parts if p))
-
-
-async def _through_reconnects(write: Callable[..., T], *args: Any) -> T:
-    """A write the answer depends on, tried again while the database restarts: an answer
-    not marked as given would be given twice by `recover`."""
-    for delay in (*RECONNECT_DELAYS, None):
-        try:
-            return await anyio.to_thread.run_sync(write, *args)
-        except OperationalError:
-            if delay is None:
-                raise
-            log.warning("message_log_reconnect", retry_in=delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
 
 
 def conversation_id(incoming: Incoming) -> str:

@@ -22,7 +22,7 @@ from integrations.property.interface import (
     InvalidTransition,
     RepairInfo,
 )
-from integrations.property.services.numbering import LOCAL_TZ
+from integrations.property.services.numbering import moment_label
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +73,8 @@ async def cancel_booking(wiring: Wiring, staff: Staff, booking_id: int, reason: 
         lambda: system.bookings.cancel_by_staff(booking_id, staff=staff.display_name)
     )
     log.info("booking_cancelled_by_staff", booking_id=booking_id, staff=staff.username)
-    start = booking.starts_at.astimezone(LOCAL_TZ)
     text = (
-        f"很抱歉，您预约的{booking.facility} {start.month}月{start.day}日 {start:%H:%M} "
+        f"很抱歉，您预约的{booking.facility} {moment_label(booking.starts_at)} "
         f"已被物业取消：{reason}。如需改约，请直接告诉我新的时间。"
     )
     await tell(wiring, booking.resident_openid, text, title="预约取消")

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Waits before trying a transaction again after its connection was lost (a restart).
+RECONNECT_DELAYS = (0.5, 1.0, 2.0)
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+
+async def through_reconnects(work: Callable[[], T], what: str) -> T:
+    """`work` (synchronous, one transaction) in a worker thread, again after a lost database
+    connection (PostgreSQL restarting): a transaction that failed wrote nothing, so trying
+    again cannot do anything twice."""
+    for delay in RECONNECT_DELAYS:
+        try:
+            return await anyio.to_thread.run_sync(work)
+        except OperationalError:
+            log.warning("database_reconnect", work=what, retry_in=delay)
+            await anyio.sleep(delay)
+    return await anyio.to_thread.run_sync(work)
 
 
 def normalise_url(url: str) -> str:

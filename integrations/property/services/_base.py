@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from integrations.property.interface import House, NotBound, NotFound, ResidentInfo
 from integrations.property.models import Building, Resident, ResidentRoom, Room, Unit, utcnow
@@ -22,16 +23,19 @@ class Service:
             yield session
 
 
+def with_houses() -> LoaderOption:
+    """Load a resident's houses down to their buildings (for labels like 1栋1单元101)."""
+    return (
+        selectinload(Resident.houses)
+        .selectinload(ResidentRoom.room)
+        .selectinload(Room.unit)
+        .selectinload(Unit.building)
+    )
+
+
 def load_resident(session: Session, openid: str) -> Resident | None:
     return session.scalar(
-        select(Resident)
-        .where(Resident.wechat_openid == openid)
-        .options(
-            selectinload(Resident.houses)
-            .selectinload(ResidentRoom.room)
-            .selectinload(Room.unit)
-            .selectinload(Unit.building)
-        )
+        select(Resident).where(Resident.wechat_openid == openid).options(with_houses())
     )
 
 

@@ -15,9 +15,6 @@ from integrations.property.models import (
     Complaint,
     ComplaintStatus,
     Resident,
-    ResidentRoom,
-    Room,
-    Unit,
     utcnow,
 )
 from integrations.property.services import numbering
@@ -26,6 +23,7 @@ from integrations.property.services._base import (
     house_of,
     load_resident,
     require_resident,
+    with_houses,
 )
 
 S = ComplaintStatus
@@ -168,11 +166,7 @@ class ComplaintService(Service):
 def _query() -> Select[tuple[Complaint]]:
     return select(Complaint).options(
         selectinload(Complaint.attachments),
-        selectinload(Complaint.resident)
-        .selectinload(Resident.houses)
-        .selectinload(ResidentRoom.room)
-        .selectinload(Room.unit)
-        .selectinload(Unit.building),
+        selectinload(Complaint.resident).options(with_houses()),
     )
 
 

@@ -1,4 +1,5 @@
-"""Order numbers residents can read out on the phone: prefix, local date, sequence."""
+"""Order numbers residents can read out on the phone (prefix, local date, sequence), and
+the local time they read next to them."""
 
 from __future__ import annotations
 
@@ -16,3 +17,9 @@ def placeholder() -> str:
 
 def assign(prefix: str, created_at: datetime, row_id: int) -> str:
     return f"{prefix}{created_at.astimezone(LOCAL_TZ):%y%m%d}{row_id:04d}"
+
+
+def moment_label(at: datetime) -> str:
+    """ "11月21日 14:05", in the community's time."""
+    local = at.astimezone(LOCAL_TZ)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"

@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import PropertyAction
+from app.conversations.handoff_state import handoff_opened_from_thread
 from app.conversations.staff_alerts import alert_staff_from_thread
 from app.settings import get_settings
 from integrations.property.interface import HandoffInfo, PropertySystem, ServiceContacts
@@ -52,9 +53,11 @@ def when_staff_reply(contacts: ServiceContacts, now: datetime) -> str:
 
 def open_handoff(tracker: Tracker, system: PropertySystem, reason: str) -> HandoffInfo:
     channel = (tracker.latest_message.get("metadata") or {}).get("channel") or "rest"
-    return system.handoffs.open(
+    handoff = system.handoffs.open(
         tracker.sender_id, channel=channel, reason=reason, transcript=transcript_of(tracker)
     )
+    handoff_opened_from_thread(tracker.sender_id, handoff.id)
+    return handoff
 
 
 def console_link(handoff: HandoffInfo) -> str:

@@ -14,12 +14,15 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
+from app.conversations.handoff_state import HandoffState
+from app.conversations.handoff_state import install as install_handoff_state
 from app.conversations.log import MessageLog
 from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient
 from app.conversations.reminders import send_due_reminders
 from app.conversations.router import Router
-from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts, install
+from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts
+from app.conversations.staff_alerts import install as install_staff_alerts
 from app.deps import local_property_system
 from app.kv import FallbackKV, KeyValue, MemoryKV, RedisKV
 from app.settings import Settings
@@ -61,6 +64,7 @@ class Wiring:
     message_log: MessageLog
     outbox: Outbox
     router: Router
+    handoffs: HandoffState
     official_account: OfficialAccount | None = None
     wecom_bot: WeComBot | None = None
     wecom_app: WeComApp | None = None
@@ -70,12 +74,10 @@ class Wiring:
     @classmethod
     def build(cls, settings: Settings) -> Wiring:
         http = httpx.AsyncClient(trust_env=False)
-        kv: KeyValue = (
-            FallbackKV(RedisKV(settings.redis_url), _DegradationLog())
-            if settings.redis_url
-            else MemoryKV()
-        )
+        redis = RedisKV(settings.redis_url) if settings.redis_url else None
+        kv: KeyValue = FallbackKV(redis, _DegradationLog()) if redis else MemoryKV()
         system = local_property_system()
+        handoffs = HandoffState(system.handoffs, redis)
         message_log = MessageLog(session_factory(system.engine))
         channels: dict[str, PushChannel] = {}
         official_account = wecom_bot = wecom_app = group_robot = None
@@ -144,12 +146,14 @@ class Wiring:
             channels[STAFF_GROUP] = GroupRobotPush(group_robot)
 
         outbox = Outbox(message_log, channels)
-        install(StaffAlerts(outbox))
+        install_staff_alerts(StaffAlerts(outbox))
+        install_handoff_state(handoffs)
         router = Router(
             kv,
             message_log,
             RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds),
             system,
+            handoffs,
             outbox,
             dedupe_ttl_seconds=settings.dedupe_ttl_seconds,
         )
@@ -160,6 +164,7 @@ class Wiring:
             message_log,
             outbox,
             router,
+            handoffs,
             official_account,
             wecom_bot,
             wecom_app,
@@ -195,5 +200,6 @@ class Wiring:
             await asyncio.wait_for(self.router.drain(), timeout=10)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.outbox.drain(), timeout=10)
-        install(None)
+        install_staff_alerts(None)
+        install_handoff_state(None)
         await self.http.aclose()

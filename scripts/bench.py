@@ -8,7 +8,13 @@ reachable, then measures:
 - a text message end to end through `/wechat/oa` (signed, AES-encrypted XML in, encrypted
   passive reply out: the app, Rasa, the actions and the database) at 1, 8 and 32
   residents writing at once, and the same messages sent straight to Rasa's REST channel
-  (the baseline, which runs the same actions), with the ratio of their p99s;
+  (the baseline, which runs the same actions), with the ratio of their p99s. A resident
+  writes the five messages of a visit (`MESSAGES`), one after another, and the next
+  resident takes their place; the two paths take turns in rounds (REST, WeChat, WeChat,
+  REST…) so a machine that slows down mid-run slows both alike;
+- the same at one resident in a single long conversation (`LONG_TURNS` messages in one
+  session): Rasa hands the whole session to the policies and to every action, so late
+  turns of a long session cost more; reported, not a target;
 - the app's and Rasa's memory (RSS) and the time Rasa takes to load the model.
 
 Prints a table, writes results/bench.json, and exits 1 if a target is missed.
@@ -50,11 +56,14 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 READY_BANNER = "物业助手已启动"
 LEVELS = (1, 8, 32)
-MESSAGES_PER_LEVEL = {1: 60, 8: 96, 32: 160}
+# Rounds per path at each level; in a round every resident writing at once has one visit.
+ROUNDS = {1: 12, 8: 4, 32: 2}
+LONG_TURNS = 60
 PARSES = 200
-# What residents write most: a greeting, a bill (actions + database), the office's
+# A visit, what residents write most: a greeting, a bill (actions + database), the office's
 # number (FAQ), their repairs (actions + database), thanks.
 MESSAGES = ("你好", "这个月物业费多少", "物业电话是多少", "我的报修到哪了", "谢谢")
+Openids = dict[str, list[str]]
 TARGETS = {
     "e2e_p99_over_rest_p99": 1.3,  # at every level
     "slowest_reply_at_32_s": 4.5,
@@ -145,46 +154,46 @@ class OfficialAccount:
         return parse_fields(plain.encode())["Content"]
 
 
-async def run_level(
-    concurrency: int, total: int, send: Callable[[int, str], Awaitable[None]]
-) -> tuple[list[float], float]:
-    """`concurrency` residents, each sending its share of `total` messages one after another."""
+Send = Callable[[str, str], Awaitable[None]]
+
+
+async def run_round(residents: list[str], send: Send) -> tuple[list[float], float]:
+    """Each resident has one visit, all at once."""
     latencies: list[float] = []
 
-    async def resident(index: int) -> None:
-        for turn in range(total // concurrency):
+    async def visit(openid: str) -> None:
+        for text in MESSAGES:
             started = time.perf_counter()
-            await send(index, MESSAGES[(index + turn) % len(MESSAGES)])
+            await send(openid, text)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
-    await asyncio.gather(*(resident(i) for i in range(concurrency)))
+    await asyncio.gather(*(visit(openid) for openid in residents))
     return latencies, time.perf_counter() - started
 
 
 class Bench:
-    """Each path has its own residents, so both see conversations of the same length (Rasa
-    sends an action the whole conversation: a longer one is slower)."""
-
-    def __init__(
-        self, app_url: str, rasa_url: str, oa: OfficialAccount, openids: dict[str, list[str]]
-    ) -> None:
-        self.app_url, self.rasa_url, self.oa, self.openids = app_url, rasa_url, oa, openids
+    def __init__(self, app_url: str, rasa_url: str, oa: OfficialAccount, openids: Openids) -> None:
+        self.app_url, self.rasa_url, self.oa = app_url, rasa_url, oa
+        self.openids = {path: iter(ids) for path, ids in openids.items()}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         self.http = httpx.AsyncClient(timeout=30, limits=limits)
 
-    async def through_wechat(self, index: int, text: str) -> None:
-        query, body = self.oa.request(self.openids["wechat"][index], text)
+    def residents(self, path: str, count: int) -> list[str]:
+        """Residents who have not written yet: every visit is a new conversation."""
+        return [next(self.openids[path]) for _ in range(count)]
+
+    async def through_wechat(self, openid: str, text: str) -> None:
+        query, body = self.oa.request(openid, text)
         response = await self.http.post(f"{self.app_url}/wechat/oa", params=query, content=body)
         response.raise_for_status()
         if response.content in (b"success", b""):
             raise RuntimeError(f"no passive reply to {text!r} (deferred past the deadline)")
         assert self.oa.reply_text(response.content)
 
-    async def through_rest(self, index: int, text: str) -> None:
+    async def through_rest(self, openid: str, text: str) -> None:
         response = await self.http.post(
-            f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": self.openids["rest"][index], "message": text},
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": openid, "message": text}
         )
         response.raise_for_status()
         assert response.json()
@@ -209,14 +218,19 @@ class Bench:
         return round(time.perf_counter() - started, 2)
 
     async def levels(self) -> list[dict[str, Any]]:
-        for index in range(max(LEVELS)):  # every conversation warmed up once
-            await self.through_rest(index, "你好")
-            await self.through_wechat(index, "你好")
+        for _ in range(2):  # both paths warmed up
+            await run_round(self.residents("rest", 1), self.through_rest)
+            await run_round(self.residents("wechat", 1), self.through_wechat)
         rows = []
         for level in LEVELS:
-            total = MESSAGES_PER_LEVEL[level]
-            rest = summary(*await run_level(level, total, self.through_rest))
-            e2e = summary(*await run_level(level, total, self.through_wechat))
+            paths = {"rest": self.through_rest, "wechat": self.through_wechat}
+            measured: dict[str, tuple[list[float], float]] = {path: ([], 0.0) for path in paths}
+            for round_ in range(ROUNDS[level]):
+                order = ("rest", "wechat") if round_ % 4 in (0, 3) else ("wechat", "rest")
+                for path in order:
+                    latencies, seconds = await run_round(self.residents(path, level), paths[path])
+                    measured[path] = (measured[path][0] + latencies, measured[path][1] + seconds)
+            e2e, rest = summary(*measured["wechat"]), summary(*measured["rest"])
             rows.append(
                 {
                     "concurrency": level,
@@ -226,6 +240,20 @@ class Bench:
                 }
             )
         return rows
+
+    async def long_conversation(self) -> dict[str, dict[str, float]]:
+        """p50 of the last third of one resident's `LONG_TURNS` messages, on each path."""
+        result = {}
+        for path, send in (("e2e", self.through_wechat), ("rest", self.through_rest)):
+            openid = self.residents("wechat" if path == "e2e" else "rest", 1)[0]
+            latencies = []
+            for turn in range(LONG_TURNS):
+                started = time.perf_counter()
+                await send(openid, MESSAGES[turn % len(MESSAGES)])
+                latencies.append(time.perf_counter() - started)
+            late = latencies[-LONG_TURNS // 3 :]
+            result[path] = summary(late, sum(late))
+        return result
 
 
 def database() -> tuple[str, Callable[[], None]]:
@@ -278,7 +306,7 @@ def children(pid: int) -> dict[str, int]:
 
 
 def table(result: dict[str, Any]) -> str:
-    parse, rss = result["nlu_parse"], result["rss_mb"]
+    parse, rss, long = result["nlu_parse"], result["rss_mb"], result["long_conversation"]
     lines = [
         f"NLU parse: p50 {parse['p50_ms']} ms, p99 {parse['p99_ms']} ms · model load "
         f"{result['model_load_s']} s · RSS app {rss['app']} MB, Rasa {rss['rasa']} MB",
@@ -292,7 +320,13 @@ def table(result: dict[str, Any]) -> str:
             for s in (row["e2e"], row["rest"])
         ]
         lines.append(f"{row['concurrency']:>9} | {cells[0]} | {cells[1]} | {row['p99_ratio']}")
-    lines.append("")
+    lines += [
+        "",
+        f"One resident, turns {LONG_TURNS * 2 // 3 + 1}–{LONG_TURNS} of one conversation: "
+        f"WeChat end to end p50 {long['e2e']['p50_ms']} ms, Rasa REST p50 "
+        f"{long['rest']['p50_ms']} ms",
+        "",
+    ]
     lines += [f"{'met   ' if ok else 'MISSED'} {name}" for name, ok in result["targets"].items()]
     return "\n".join(lines)
 
@@ -314,16 +348,22 @@ def verdicts(levels: list[dict[str, Any]]) -> dict[str, bool]:
 
 
 async def measure(
-    app_url: str, rasa_url: str, oa: OfficialAccount, openids: dict[str, list[str]]
+    app_url: str, rasa_url: str, oa: OfficialAccount, openids: Openids
 ) -> dict[str, Any]:
     bench = Bench(app_url, rasa_url, oa, openids)
     try:
         model_load = await bench.model_load_seconds()
         parse = await bench.parse_latency()
         levels = await bench.levels()
+        long = await bench.long_conversation()
     finally:
         await bench.http.aclose()
-    return {"model_load_s": model_load, "nlu_parse": parse, "levels": levels}
+    return {
+        "model_load_s": model_load,
+        "nlu_parse": parse,
+        "levels": levels,
+        "long_conversation": long,
+    }
 
 
 def main() -> None:
@@ -343,8 +383,9 @@ def main() -> None:
     process = start_stack(env, var / "stack.log")
     try:
         system = LocalPropertySystem.from_url(database_url)
+        needed = 2 + sum(level * rounds for level, rounds in ROUNDS.items()) + 1
         openids = {
-            path: [f"o-bench-{path}-{i:02d}-{secrets.token_hex(3)}" for i in range(max(LEVELS))]
+            path: [f"o-bench-{path}-{i:03d}-{secrets.token_hex(3)}" for i in range(needed)]
             for path in ("wechat", "rest")
         }
         for openid in openids["wechat"] + openids["rest"]:

@@ -22,6 +22,7 @@ import anyio
 import structlog
 from sqlalchemy.exc import OperationalError
 
+from app.conversations.handoff_state import HandoffState
 from app.conversations.log import MessageLog
 from app.conversations.models import InboundMessage
 from app.conversations.outbox import Outbox
@@ -78,6 +79,7 @@ class Router:
         message_log: MessageLog,
         rasa: RasaClient,
         system: PropertySystem,
+        handoffs: HandoffState,
         outbox: Outbox,
         *,
         dedupe_ttl_seconds: int,
@@ -87,6 +89,7 @@ class Router:
         self.log = message_log
         self.rasa = rasa
         self.system = system
+        self.handoffs = handoffs
         self.outbox = outbox
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self.clock = clock
@@ -125,10 +128,9 @@ class Router:
         if replies is None:  # not answered (Rasa down…): told so now, answered by `recover`
             replies = [RASA_BUSY]
         else:
-            # An answer not marked as given would be given again by `recover`.
-            await through_reconnects(
-                lambda: self.log.answered(message_id, replies, "reply"), "message_answered"
-            )
+            # Marked while the reply goes out (retries are answered from the store meanwhile);
+            # an answer never marked would be given again by `recover`.
+            self._spawn(self._mark_answered(message_id, replies))
         await self.kv.set(key, json.dumps({"replies": replies}), self.dedupe_ttl_seconds)
         for extra in replies[1:]:  # a passive reply carries one message; the rest are pushed
             self._spawn(self.outbox.send(incoming.channel, incoming.sender, extra))
@@ -199,6 +201,14 @@ class Router:
         if replies is not None:
             await self._push_replies(message_id, incoming, replies)
 
+    async def _mark_answered(self, message_id: int, replies: list[str]) -> None:
+        try:
+            await through_reconnects(
+                lambda: self.log.answered(message_id, replies, "reply"), "message_answered"
+            )
+        except OperationalError:
+            log.error("message_not_marked_answered", message_id=message_id)
+
     async def _push_replies(self, message_id: int, incoming: Incoming, replies: list[str]) -> None:
         for text in replies:
             await self.outbox.send(incoming.channel, incoming.sender, text, title="物业助手回复")
@@ -228,16 +238,15 @@ class Router:
     async def _to_staff(self, incoming: Incoming) -> bool:
         """While a handoff is open the resident's words go to its transcript (the staff
         console shows them), not to the bot."""
-        conversation = conversation_id(incoming)
-        handoff = await anyio.to_thread.run_sync(self.system.handoffs.active_for, conversation)
-        if handoff is None:
+        handoff_id = await self.handoffs.active(conversation_id(incoming))
+        if handoff_id is None:
             return False
         await anyio.to_thread.run_sync(
             lambda: self.system.handoffs.append(
-                handoff.id, speaker="resident", text=incoming.text or ""
+                handoff_id, speaker="resident", text=incoming.text or ""
             )
         )
-        log.info("message_to_staff", handoff_id=handoff.id, channel=incoming.channel)
+        log.info("message_to_staff", handoff_id=handoff_id, channel=incoming.channel)
         return True
 
     async def _reply_to_event(self, incoming: Incoming) -> list[str]:

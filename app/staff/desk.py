@@ -143,6 +143,7 @@ async def close_handoff(wiring: Wiring, staff: Staff, handoff_id: int) -> Handof
     closed = await anyio.to_thread.run_sync(
         lambda: system.handoffs.close(handoff_id, staff=staff.display_name)
     )
+    await wiring.handoffs.closed(closed.sender_id)
     await tell(wiring, closed.sender_id, BOT_RESUMES, title="客服回复")
     log.info("handoff_closed", handoff_id=handoff_id, staff=staff.username)
     return closed

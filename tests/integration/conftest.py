@@ -71,6 +71,11 @@ def rasa(stack: RunningStack) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def staff(stack: RunningStack) -> httpx.Client:
+    return staff_client(stack)
+
+
+def staff_client(stack: RunningStack) -> httpx.Client:
+    """The staff API, signed in as the admin."""
     password = (Path(stack.env["VAR_DIR"]) / "admin-password.txt").read_text().strip()
     client = httpx.Client(base_url=stack.app_url, timeout=30)
     token = client.post("/api/auth/token", data={"username": "admin", "password": password})

@@ -1,6 +1,6 @@
 """The production topology on this machine: two app workers, two Rasa (Sanic) workers,
-PostgreSQL for the property data and Rasa's tracker store, Redis for dedupe, tokens and
-Rasa's lock store. A conversation keeps its state across the workers and a restart."""
+PostgreSQL for the property data and Rasa's tracker store, Redis for dedupe, tokens, handoff
+state and Rasa's lock store. A conversation keeps its state across the workers and a restart."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import redis
 
 from integrations.property import LocalPropertySystem
-from tests.integration.conftest import says
+from tests.integration.conftest import says, staff_client
 from tests.integration.stack import RunningStack, require_rasa
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer, wechat_settings
@@ -80,6 +81,20 @@ def test_a_conversation_keeps_its_state_across_workers_and_a_restart(
         assert says(wechat, me, "卫生间").startswith("请简单说说是什么问题")
         assert says(wechat, me, "堵了，冲不下去").startswith("您希望师傅什么时间上门")
         done = says(wechat, me, "尽快")
+
+        # A person takes over: whichever app worker a message reaches, the bot stays silent
+        # and the words reach the staff, until they hand the conversation back.
+        assert says(wechat, me, "转人工").startswith("已为您转接人工客服")
+        handoff = system.handoffs.active_for(me)
+        assert handoff is not None
+        shared_state = redis.Redis.from_url(redis_url(), decode_responses=True)
+        assert shared_state.get(f"wuye:handoff:{me}") == str(handoff.id)
+        words = ["喂", "在吗", "有人吗", "师傅什么时候到", "麻烦快一点"]
+        assert [says(wechat, me, text) for text in words] == [""] * len(words)
+        transcript = system.handoffs.get(handoff.id).transcript
+        assert [line["text"] for line in transcript[-len(words) :]] == words
+        staff_client(second).post(f"/api/handoffs/{handoff.id}/close").raise_for_status()
+        assert "物业费" in says(wechat, me, "这个月物业费多少")
     finally:
         second.interrupt()
 

@@ -16,8 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import PropertyAction
 from app.conversations.handoff_state import handoff_opened_from_thread
-from app.conversations.staff_alerts import alert_staff_from_thread
-from app.settings import get_settings
+from app.conversations.staff_alerts import alert_staff_from_thread, console_link
 from integrations.property.interface import HandoffInfo, PropertySystem, ServiceContacts
 from integrations.property.services.numbering import LOCAL_TZ
 
@@ -60,10 +59,6 @@ def open_handoff(tracker: Tracker, system: PropertySystem, reason: str) -> Hando
     return handoff
 
 
-def console_link(handoff: HandoffInfo) -> str:
-    return f"[打开客服工作台]({get_settings().public_base_url}/console/handoffs/{handoff.id})"
-
-
 def escalate(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
@@ -86,7 +81,7 @@ def escalate(
             ]
         )
     alert_staff_from_thread(
-        f"【转人工】{reason}", f"> 会话：{handoff.id}\n{details}\n{console_link(handoff)}"
+        f"【转人工】{reason}", f"> 会话：{handoff.id}\n{details}\n{console_link(handoff.id)}"
     )
     now = datetime.now(LOCAL_TZ)
     dispatcher.utter_message(

@@ -15,8 +15,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import BIND_BUTTON, PropertyAction, latest_entity
 from actions.formatting import visit_window
-from actions.handoffs import console_link, open_handoff
-from app.conversations.staff_alerts import alert_staff_from_thread
+from actions.handoffs import open_handoff
+from app.conversations.staff_alerts import alert_staff_from_thread, console_link
 from app.deps import property_system
 from bot.components.emergencies import emergency_of
 from integrations.property.interface import (
@@ -129,7 +129,7 @@ class ActionStartRepair(PropertyAction):
             f"\n{call}\n{EMERGENCY_ADVICE[kind]}"
         )
         alert_staff_from_thread(
-            f"【紧急报修】{kind}", f"{staff_summary(order, text)}\n{console_link(handoff)}"
+            f"【紧急报修】{kind}", f"{staff_summary(order, text)}\n{console_link(handoff.id)}"
         )
 
 

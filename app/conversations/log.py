@@ -61,15 +61,18 @@ class MessageLog:
                 )
             )
 
-    def postponed(self, message_id: int, error: str) -> None:
-        """Not answered yet (Rasa down…): the recovery loop takes it again later."""
+    def postponed(self, message_id: int, error: str) -> bool:
+        """Not answered yet (Rasa down…): the recovery loop takes it again later, up to
+        MAX_INBOUND_ATTEMPTS times. True when that was the last attempt (now `failed`)."""
         with self._sessions.begin() as session:
             row = session.get(InboundMessage, message_id)
             if row is None:
-                return
+                return False
             row.error = error[:500]
             if row.attempts >= MAX_INBOUND_ATTEMPTS:
                 row.status = InboundStatus.FAILED
+                return True
+            return False
 
     def stored_answer(self, channel: str, dedupe_key: str) -> tuple[list[str], str] | None:
         with self._sessions() as session:

@@ -27,6 +27,7 @@ from app.conversations.log import MessageLog
 from app.conversations.models import InboundMessage
 from app.conversations.outbox import Outbox
 from app.conversations.rasa import RasaClient, RasaUnavailable
+from app.conversations.unanswered import hand_to_staff
 from app.kv import KeyValue
 from integrations.property.db import through_reconnects
 from integrations.property.interface import PropertySystem
@@ -143,7 +144,12 @@ class Router:
         )
         for row in rows:
             incoming = Incoming(**row.payload)
-            replies = await self._process(row.id, incoming)
+            try:
+                replies = await self._process(row.id, incoming)
+            except Exception as error:  # one failing message must not hold up the others
+                log.exception("message_failed", channel=incoming.channel, message_id=row.id)
+                await self._postpone(row.id, incoming, f"{type(error).__name__}: {error}")
+                continue
             if replies is not None:
                 await self._push_replies(row.id, incoming, replies)
         return len(rows)
@@ -188,8 +194,15 @@ class Router:
             return await self._reply_to(incoming)
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", message_id=message_id, error=str(error))
-            await anyio.to_thread.run_sync(self.log.postponed, message_id, str(error))
+            await self._postpone(message_id, incoming, str(error))
             return None
+
+    async def _postpone(self, message_id: int, incoming: Incoming, error: str) -> None:
+        """Left for `recover`; after its last attempt, a person takes the conversation."""
+        if await anyio.to_thread.run_sync(self.log.postponed, message_id, error):
+            await hand_to_staff(
+                self.system, self.handoffs, self.outbox, conversation_id(incoming), incoming
+            )
 
     async def _deliver_later(
         self, message_id: int, incoming: Incoming, done: asyncio.Future[list[str] | None]

@@ -6,6 +6,7 @@ import anyio
 import structlog
 
 from app.conversations.outbox import Outbox
+from app.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +22,10 @@ class StaffAlerts:
         """Recorded before this returns; delivered in the background (the robot is rate
         limited), retried by the outbox until it goes out."""
         await self.outbox.post(STAFF_GROUP, STAFF_GROUP, text, title=title)
+
+
+def console_link(handoff_id: int) -> str:
+    return f"[打开客服工作台]({get_settings().public_base_url}/console/handoffs/{handoff_id})"
 
 
 def install(alerts: StaffAlerts | None) -> None:

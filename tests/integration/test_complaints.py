@@ -14,9 +14,8 @@ from integrations.property.interface import ComplaintInfo
 from tests.integration.conftest import say, says
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
-from tests.wechat.fake_server import FakeWeChat
+from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat
 
-ROBOT = "/cgi-bin/webhook/send"
 TEMPLATE = "/cgi-bin/message/template/send"
 NUMBER = re.compile(r"TS\d{10,}")
 
@@ -128,11 +127,7 @@ def test_status_staff_answers_closure_and_the_residents_rating(
     staff.post(f"/api/complaints/{number}/respond", json={"text": "保洁今天下午清运"})
     assert "物业答复：保洁今天下午清运" in says(wechat, me, f"查一下{number}")
     staff.post(f"/api/complaints/{number}/close", json={"text": "已清运并增加频次"})
-    pushed = [
-        b["text"]["content"]
-        for b in fake_wechat.sent("/cgi-bin/message/custom/send")
-        if b["touser"] == me
-    ]
+    pushed = [b["text"]["content"] for b in fake_wechat.sent(CUSTOM) if b["touser"] == me]
     assert pushed[-1].startswith(f"您的投诉 {number}（卫生）已办结：已清运并增加频次")
 
     ask_comment = says(wechat, me, "4")

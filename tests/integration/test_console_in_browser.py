@@ -21,7 +21,7 @@ from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
 from tests.services import IN_CI
-from tests.wechat.fake_server import FakeWeChat
+from tests.wechat.fake_server import CUSTOM, FakeWeChat
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As the machine's notes say: no background connections a closed network would refuse.
@@ -34,7 +34,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CUSTOM = "/cgi-bin/message/custom/send"
 LIVE = 5_000  # ms: the live view polls every 0.5 s
 
 

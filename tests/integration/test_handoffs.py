@@ -16,10 +16,7 @@ from tests.integration.conftest import says
 from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
-from tests.wechat.fake_server import FakeWeChat
-
-ROBOT = "/cgi-bin/webhook/send"
-CUSTOM = "/cgi-bin/message/custom/send"
+from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat
 
 
 def test_a_resident_asks_for_a_person_and_gets_one_then_the_bot_again(

@@ -17,9 +17,8 @@ from integrations.property.services.repairs import NEEDS_HOUSE
 from tests.integration.conftest import say
 from tests.integration.stack import RunningStack
 from tests.integration.wechat_peer import OfficialAccountPeer
-from tests.wechat.fake_server import FakeWeChat
+from tests.wechat.fake_server import ROBOT, FakeWeChat
 
-ROBOT = "/cgi-bin/webhook/send"
 NUMBER = re.compile(r"BX\d{10,}")
 # Rooms of the demo community and the last four digits of their registered phones.
 HOME_101 = ("1", "1", "101", "0001")

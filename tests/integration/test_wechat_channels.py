@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
 
 from actions.formatting import yuan
+from app.conversations import unanswered
+from app.conversations.log import MAX_INBOUND_ATTEMPTS
 from app.conversations.models import InboundMessage
 from app.conversations.router import RASA_BUSY, UNSUPPORTED, VOICE_NOT_RECOGNISED, WELCOME
 from integrations.property import LocalPropertySystem
@@ -28,7 +30,7 @@ from tests.integration.wechat_peer import (
     WeComBotPeer,
     message_xml,
 )
-from tests.wechat.fake_server import FakeWeChat
+from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat
 
 
 @pytest.fixture(scope="module")
@@ -268,19 +270,13 @@ def test_a_slow_answer_becomes_success_then_a_customer_service_message(
         message = peer.text("demo-resident-3", "我家这个月物业费多少")
 
         assert peer.post(message, "aes").text == "success"
-        pushed = fake_wechat.wait_for(
-            "/cgi-bin/message/custom/send", lambda body: body["touser"] == "demo-resident-3"
-        )
+        pushed = fake_wechat.wait_for(CUSTOM, lambda body: body["touser"] == "demo-resident-3")
         assert property_fee(stack_system, "demo-resident-3") in pushed["text"]["content"]
 
         assert peer.post(message, "aes").text == "success"  # WeChat's retry
     finally:
         slow.stop()
-    sent = [
-        b
-        for b in fake_wechat.sent("/cgi-bin/message/custom/send")
-        if b["touser"] == "demo-resident-3"
-    ]
+    sent = [b for b in fake_wechat.sent(CUSTOM) if b["touser"] == "demo-resident-3"]
     assert len(sent) == 1
     [row] = [
         r
@@ -315,9 +311,7 @@ def test_a_message_left_unanswered_by_a_crash_is_answered_later(
             )
         )
 
-    pushed = fake_wechat.wait_for(
-        "/cgi-bin/message/custom/send", lambda body: body["touser"] == openid, timeout=30
-    )
+    pushed = fake_wechat.wait_for(CUSTOM, lambda body: body["touser"] == openid, timeout=30)
 
     assert property_fee(stack_system, openid) in pushed["text"]["content"]
     with Session(stack_system.engine) as session:
@@ -351,6 +345,56 @@ def test_rasa_down_gets_a_polite_reply_and_the_message_is_kept(
         if r.dedupe_key.endswith(str(message["MsgId"]))
     ]
     assert row.status == "received" and "ConnectError" in (row.error or "")
+
+
+def test_a_message_still_unanswered_after_every_attempt_goes_to_a_person(
+    stack: RunningStack, stack_system: LocalPropertySystem, fake_wechat: FakeWeChat, tmp_path
+) -> None:
+    """Rasa stays down: at the last attempt the staff get the conversation, not the bin."""
+    openid = f"o-{uuid.uuid4().hex[:8]}"
+    words = "厨房水管漏水了，楼下也在滴"
+    lonely = AppProcess(
+        env={
+            **stack.env,
+            "RASA_URL": "http://127.0.0.1:9",
+            "RECOVERY_INTERVAL_SECONDS": "0.5",
+            "RECOVERY_AFTER_SECONDS": "1",
+        },
+        log=tmp_path / "lonely.log",
+    )
+    lonely.start()
+    try:
+        with Session(stack_system.engine) as session, session.begin():
+            session.add(
+                InboundMessage(
+                    channel="oa",
+                    dedupe_key=f"oa:{openid}:{uuid.uuid4().hex}",
+                    sender=openid,
+                    kind="text",
+                    text=words,
+                    payload={
+                        "channel": "oa",
+                        "sender": openid,
+                        "kind": "text",
+                        "dedupe_key": "x",
+                        "created_at": 1,
+                        "text": words,
+                    },
+                    received_at=utcnow() - timedelta(seconds=2),
+                    attempts=MAX_INBOUND_ATTEMPTS - 1,
+                )
+            )
+        told = fake_wechat.wait_for(CUSTOM, lambda body: body["touser"] == openid, timeout=30)
+        alert = fake_wechat.wait_for(ROBOT, lambda body: words in str(body))
+    finally:
+        lonely.stop()
+
+    assert told["text"]["content"] == unanswered.TO_RESIDENT
+    handoff = stack_system.handoffs.active_for(openid)
+    assert handoff is not None and handoff.reason == "消息多次处理失败"
+    assert [line["text"] for line in handoff.transcript] == [words]
+    assert f"/console/handoffs/{handoff.id}" in alert["markdown"]["content"]
+    assert [row.status for row in inbound_rows(stack_system, openid)] == ["failed"]
 
 
 def test_a_resident_ats_the_bot_in_a_wecom_group(stack: RunningStack) -> None:

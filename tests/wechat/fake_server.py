@@ -21,6 +21,9 @@ from fastapi.responses import JSONResponse, Response
 
 from tests.integration.stack import free_port
 
+# Where pushes land: a customer-service message to a resident; the staff group robot.
+CUSTOM = "/cgi-bin/message/custom/send"
+ROBOT = "/cgi-bin/webhook/send"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 

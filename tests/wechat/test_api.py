@@ -14,7 +14,7 @@ from app.kv import RedisKV
 from integrations.wechat.api import GroupRobot, OfficialAccountAPI, TokenAPI
 from integrations.wechat.push import OfficialAccountPush, PushFailed
 from tests.services import redis_url
-from tests.wechat.fake_server import PNG, FakeWeChat, running_fake_wechat
+from tests.wechat.fake_server import CUSTOM, PNG, ROBOT, FakeWeChat, running_fake_wechat
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ async def test_workers_share_one_access_token(fake: FakeWeChat, kv: RedisKV) -> 
         await asyncio.gather(*(workers[i % 2].send_text(f"o-{i}", f"消息{i}") for i in range(20)))
 
     assert len(fake.tokens_issued) - issued_before == 1
-    sent = fake.sent("/cgi-bin/message/custom/send")
+    sent = fake.sent(CUSTOM)
     assert sorted(b["text"]["content"] for b in sent) == sorted(f"消息{i}" for i in range(20))
 
 
@@ -77,7 +77,7 @@ async def test_a_revoked_token_is_refreshed_once_and_the_message_still_goes(
         await api.send_text("o-1", "第二条")
 
     assert len(fake.tokens_issued) == issued_before + 1
-    assert [b["text"]["content"] for b in fake.sent("/cgi-bin/message/custom/send")] == [
+    assert [b["text"]["content"] for b in fake.sent(CUSTOM)] == [
         "第一条",
         "第二条",
     ]
@@ -92,7 +92,7 @@ async def test_server_errors_are_retried_with_backoff(fake: FakeWeChat, kv: Redi
 
         await api.send_text("o-2", "重试后送达")
 
-    assert [b["touser"] for b in fake.sent("/cgi-bin/message/custom/send")] == ["o-2"]
+    assert [b["touser"] for b in fake.sent(CUSTOM)] == ["o-2"]
 
 
 async def test_long_text_goes_out_as_several_messages(fake: FakeWeChat, kv: RedisKV) -> None:
@@ -100,7 +100,7 @@ async def test_long_text_goes_out_as_several_messages(fake: FakeWeChat, kv: Redi
     async with httpx.AsyncClient() as http:
         await oa_api(http, kv, fake).send_text("o-3", "这是一句很长的话。" * 300)
 
-    parts = [b["text"]["content"] for b in fake.sent("/cgi-bin/message/custom/send")]
+    parts = [b["text"]["content"] for b in fake.sent(CUSTOM)]
     assert len(parts) > 1 and "".join(parts) == "这是一句很长的话。" * 300
 
 
@@ -129,7 +129,7 @@ async def test_push_uses_customer_service_inside_48_hours_and_templates_outside(
         with pytest.raises(PushFailed):
             await OfficialAccountPush(api, last_seen, None).push("never", "x", title="t")
 
-    assert fake.sent("/cgi-bin/message/custom/send")[0]["touser"] == "recent"
+    assert fake.sent(CUSTOM)[0]["touser"] == "recent"
     [template] = fake.sent("/cgi-bin/message/template/send")
     assert template["touser"] == "long-ago" and template["template_id"] == "TEMPLATE-1"
     assert template["data"]["remark"]["value"] == "您的报修已完成"
@@ -153,6 +153,6 @@ async def test_the_group_robot_posts_markdown_to_its_webhook(fake: FakeWeChat, k
         robot = GroupRobot(http, kv, f"{fake.url}/cgi-bin/webhook/send?key=k1")
         await robot.send_markdown("**新投诉** TS2611210001")
 
-    assert fake.sent("/cgi-bin/webhook/send") == [
+    assert fake.sent(ROBOT) == [
         {"msgtype": "markdown", "markdown": {"content": "**新投诉** TS2611210001"}}
     ]

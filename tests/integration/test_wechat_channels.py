@@ -48,6 +48,32 @@ def user_turns(rasa: httpx.Client, sender: str) -> int:
     return sum(1 for event in tracker.get("events", []) if event["event"] == "user")
 
 
+def left_unanswered(
+    system: LocalPropertySystem, openid: str, text: str, ago: timedelta, attempts: int = 0
+) -> None:
+    """A text message received `ago` and never answered (as a crash leaves it)."""
+    with Session(system.engine) as session, session.begin():
+        session.add(
+            InboundMessage(
+                channel="oa",
+                dedupe_key=f"oa:{openid}:{uuid.uuid4().hex}",
+                sender=openid,
+                kind="text",
+                text=text,
+                payload={
+                    "channel": "oa",
+                    "sender": openid,
+                    "kind": "text",
+                    "dedupe_key": "x",
+                    "created_at": 1,
+                    "text": text,
+                },
+                received_at=utcnow() - ago,
+                attempts=attempts,
+            )
+        )
+
+
 def property_fee(system: LocalPropertySystem, openid: str) -> str:
     return yuan(system.bills.statement(openid, bill_type="物业费").lines[0].amount)
 
@@ -291,25 +317,7 @@ def test_a_message_left_unanswered_by_a_crash_is_answered_later(
 ) -> None:
     """A row `received` but never answered (the process died) is picked up and pushed."""
     openid = "demo-resident-4"
-    with Session(stack_system.engine) as session, session.begin():
-        session.add(
-            InboundMessage(
-                channel="oa",
-                dedupe_key=f"oa:{openid}:crashed-{uuid.uuid4().hex}",
-                sender=openid,
-                kind="text",
-                text="我家这个月物业费多少",
-                payload={
-                    "channel": "oa",
-                    "sender": openid,
-                    "kind": "text",
-                    "dedupe_key": "x",
-                    "created_at": 1,
-                    "text": "我家这个月物业费多少",
-                },
-                received_at=utcnow() - timedelta(minutes=5),
-            )
-        )
+    left_unanswered(stack_system, openid, "我家这个月物业费多少", timedelta(minutes=5))
 
     pushed = fake_wechat.wait_for(CUSTOM, lambda body: body["touser"] == openid, timeout=30)
 
@@ -365,26 +373,9 @@ def test_a_message_still_unanswered_after_every_attempt_goes_to_a_person(
     )
     lonely.start()
     try:
-        with Session(stack_system.engine) as session, session.begin():
-            session.add(
-                InboundMessage(
-                    channel="oa",
-                    dedupe_key=f"oa:{openid}:{uuid.uuid4().hex}",
-                    sender=openid,
-                    kind="text",
-                    text=words,
-                    payload={
-                        "channel": "oa",
-                        "sender": openid,
-                        "kind": "text",
-                        "dedupe_key": "x",
-                        "created_at": 1,
-                        "text": words,
-                    },
-                    received_at=utcnow() - timedelta(seconds=2),
-                    attempts=MAX_INBOUND_ATTEMPTS - 1,
-                )
-            )
+        left_unanswered(
+            stack_system, openid, words, timedelta(seconds=2), attempts=MAX_INBOUND_ATTEMPTS - 1
+        )
         told = fake_wechat.wait_for(CUSTOM, lambda body: body["touser"] == openid, timeout=30)
         alert = fake_wechat.wait_for(ROBOT, lambda body: words in str(body))
     finally:

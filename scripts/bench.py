@@ -29,11 +29,7 @@ import os
 import platform
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -50,11 +46,11 @@ from integrations.property import LocalPropertySystem
 from integrations.wechat.signing import sign
 from integrations.wechat.xml import parse_fields
 from scripts.rasa_env import MODEL, ROOT
+from scripts.stack import RunningStack, child_pids
 
 RESULTS = ROOT / "results" / "bench.json"
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-READY_BANNER = "物业助手已启动"
 LEVELS = (1, 8, 32)
 # Rounds per path at each level; in a round every resident writing at once has one visit.
 ROUNDS = {1: 12, 8: 4, 32: 2}
@@ -69,12 +65,6 @@ TARGETS = {
     "slowest_reply_at_32_s": 4.5,
     "e2e_p50_at_1_ms": 60.0,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -101,8 +91,7 @@ def rss_mb(pid: int) -> float:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
+            pending += child_pids(current)
     return round(total / 1024, 1)
 
 
@@ -277,31 +266,13 @@ def redis_settings() -> dict[str, str]:
     return {"REDIS_URL": REDIS_URL}
 
 
-def start_stack(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.run"],
-            cwd=ROOT,
-            env=dict(os.environ, **env),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 300
-    while READY_BANNER not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the stack did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    return process
-
-
-def children(pid: int) -> dict[str, int]:
+def process_of(stack: RunningStack) -> dict[str, int]:
     """The stack's processes by what they run: {"rasa": pid, "app": pid}."""
+    assert stack.process is not None
     found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            found["rasa" if b"rasa" in command.split(b" ")[0] else "app"] = int(child)
+    for child in child_pids(stack.process.pid):
+        command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0]
+        found["rasa" if b"rasa" in command else "app"] = child
     return found
 
 
@@ -370,17 +341,15 @@ def main() -> None:
     oa = OfficialAccount()
     database_url, drop_database = database()
     var = Path(tempfile.mkdtemp(prefix="wuye-bench-var-"))
-    app_port, rasa_port = free_port(), free_port()
     env = {
         "DATABASE_URL": database_url,
         "VAR_DIR": str(var),
-        "APP_PORT": str(app_port),
-        "RASA_PORT": str(rasa_port),
         "LOG_LEVEL": "WARNING",
         **redis_settings(),
         **oa.settings(),
     }
-    process = start_stack(env, var / "stack.log")
+    stack = RunningStack(env, var / "stack.log")
+    stack.start()
     try:
         system = LocalPropertySystem.from_url(database_url)
         needed = 2 + sum(level * rounds for level, rounds in ROUNDS.items()) + 1
@@ -392,13 +361,10 @@ def main() -> None:
             system.residents.bind(
                 openid, building="1", unit="1", room="101", phone_last4="0001", role="family"
             )
-        app, rasa = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{rasa_port}"
-        result = asyncio.run(measure(app, rasa, oa, openids))
-        pids = children(process.pid)
-        result["rss_mb"] = {name: rss_mb(pid) for name, pid in pids.items()}
+        result = asyncio.run(measure(stack.app_url, stack.rasa_url, oa, openids))
+        result["rss_mb"] = {name: rss_mb(pid) for name, pid in process_of(stack).items()}
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=60)
+        stack.interrupt()
         drop_database()
     result["targets"] = verdicts(result["levels"])
     result["machine"] = {

@@ -21,6 +21,7 @@ from scripts.rasa_endpoints import endpoints_file
 from scripts.rasa_env import MODEL, RASA, ROOT, rasa_environ
 
 READY_TIMEOUT_SECONDS = 300
+READY_BANNER = "物业助手已启动"  # the integration tests and `make bench` wait for it
 STOP_TIMEOUT_SECONDS = 20
 
 
@@ -120,7 +121,7 @@ def banner(stack: Stack) -> str:
     return "\n".join(
         [
             "",
-            "物业助手已启动 / 物业助手 is running",
+            f"{READY_BANNER} / 物业助手 is running",
             f"  应用 App          {stack.app_url}   (API docs {stack.app_url}/docs)",
             f"  健康检查 Health    {stack.app_url}/healthz",
             f"  Rasa              {stack.rasa_url}   (REST channel /webhooks/rest/webhook)",

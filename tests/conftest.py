@@ -1,18 +1,28 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import Engine
 
+from app.kv import RedisKV
 from integrations.property import LocalPropertySystem
 from integrations.property.db import make_engine, migrate, session_factory
 from integrations.property.seed import seed_demo
-from tests.services import postgres_schema
+from tests.services import postgres_schema, redis_url
 
 ADMIN_PASSWORD = "test-admin-password"
 # The NLU components' tests run in the Rasa environment (see `make test`).
 collect_ignore = ["bot/components"]
+
+
+@pytest.fixture
+async def kv() -> AsyncIterator[RedisKV]:
+    """Redis, with a key prefix of this test's own."""
+    store = RedisKV(redis_url(), prefix=f"test-{uuid.uuid4().hex[:8]}:")
+    yield store
+    await store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import uuid
-
 import anyio
 
 from app.conversations.handoff_state import HandoffState
 from app.kv import RedisKV
 from integrations.property import LocalPropertySystem
 from integrations.property.interface import HandoffInfo
-from tests.services import redis_url
 
 
 async def test_an_opening_and_a_closing_in_one_worker_are_seen_by_another_at_once(
-    system: LocalPropertySystem,
+    system: LocalPropertySystem, kv: RedisKV
 ) -> None:
-    redis = RedisKV(redis_url(), prefix=f"test-{uuid.uuid4().hex[:8]}:")
-    worker_a = HandoffState(system.handoffs, redis)
-    worker_b = HandoffState(system.handoffs, redis)
-    try:
-        # Worker A has just looked (and remembered): the bot has the conversation.
-        assert await worker_a.active("demo-resident-1") is None
+    worker_a = HandoffState(system.handoffs, kv)
+    worker_b = HandoffState(system.handoffs, kv)
+    # Worker A has just looked (and remembered): the bot has the conversation.
+    assert await worker_a.active("demo-resident-1") is None
 
-        handoff = system.handoffs.open("demo-resident-1", channel="oa", reason="住户要求人工")
-        await worker_b.opened("demo-resident-1", handoff.id)
-        assert await worker_a.active("demo-resident-1") == handoff.id
+    handoff = system.handoffs.open("demo-resident-1", channel="oa", reason="住户要求人工")
+    await worker_b.opened("demo-resident-1", handoff.id)
+    assert await worker_a.active("demo-resident-1") == handoff.id
 
-        system.handoffs.close(handoff.id, staff="客服小王")
-        await worker_b.closed("demo-resident-1")
-        assert await worker_a.active("demo-resident-1") is None
-    finally:
-        await redis.close()
+    system.handoffs.close(handoff.id, staff="客服小王")
+    await worker_b.closed("demo-resident-1")
+    assert await worker_a.active("demo-resident-1") is None
 
 
 async def test_a_reader_that_found_nothing_never_hides_an_opening_made_meanwhile(
-    system: LocalPropertySystem,
+    system: LocalPropertySystem, kv: RedisKV
 ) -> None:
-    redis = RedisKV(redis_url(), prefix=f"test-{uuid.uuid4().hex[:8]}:")
-    opener = HandoffState(system.handoffs, redis)
+    opener = HandoffState(system.handoffs, kv)
     opened: list[int] = []
 
     class OpensRightAfterTheRead:
@@ -52,12 +44,9 @@ async def test_a_reader_that_found_nothing_never_hides_an_opening_made_meanwhile
             opened.append(handoff.id)
             return found
 
-    reader = HandoffState(OpensRightAfterTheRead(), redis)  # type: ignore[arg-type]
-    try:
-        assert await reader.active("demo-resident-2") is None  # what it read
-        assert await reader.active("demo-resident-2") == opened[0]  # its fill did not win
-    finally:
-        await redis.close()
+    reader = HandoffState(OpensRightAfterTheRead(), kv)  # type: ignore[arg-type]
+    assert await reader.active("demo-resident-2") is None  # what it read
+    assert await reader.active("demo-resident-2") == opened[0]  # its fill did not win
 
 
 async def test_without_redis_every_read_asks_the_database(system: LocalPropertySystem) -> None:

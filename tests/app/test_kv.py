@@ -1,26 +1,20 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from app.kv import FallbackKV, MemoryKV, RedisKV
-from tests.services import redis_url
 
 
-async def test_redis_and_memory_stores_agree_on_set_if_absent_and_expiry() -> None:
-    redis_store = RedisKV(redis_url(), prefix=f"test-{uuid.uuid4().hex[:8]}:")
-    try:
-        for store in (redis_store, MemoryKV()):
-            assert await store.set_if_absent("k", "first", 0.2) is True
-            assert await store.set_if_absent("k", "second", 0.2) is False
-            assert await store.get("k") == "first"
-            await asyncio.sleep(0.3)
-            assert await store.get("k") is None
-            assert await store.set_if_absent("k", "third", 5) is True
-            await store.delete("k")
-            assert await store.get("k") is None
-    finally:
-        await redis_store.close()
+async def test_redis_and_memory_stores_agree_on_set_if_absent_and_expiry(kv: RedisKV) -> None:
+    for store in (kv, MemoryKV()):
+        assert await store.set_if_absent("k", "first", 0.2) is True
+        assert await store.set_if_absent("k", "second", 0.2) is False
+        assert await store.get("k") == "first"
+        await asyncio.sleep(0.3)
+        assert await store.get("k") is None
+        assert await store.set_if_absent("k", "third", 5) is True
+        await store.delete("k")
+        assert await store.get("k") is None
 
 
 async def test_an_unreachable_redis_degrades_to_memory_and_says_so() -> None:

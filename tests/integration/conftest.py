@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from integrations.property import LocalPropertySystem
-from tests.integration.stack import RunningStack, require_rasa
+from scripts.stack import RunningStack
+from tests.integration.stack import require_rasa
 from tests.integration.wechat_peer import OfficialAccountPeer, wechat_settings
 from tests.services import (
     IN_CI,

@@ -17,7 +17,7 @@ from actions.formatting import yuan
 from app.conversations.models import InboundMessage
 from integrations.property import LocalPropertySystem
 from integrations.wechat.signing import sign
-from tests.integration.stack import RunningStack
+from scripts.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer, message_xml
 

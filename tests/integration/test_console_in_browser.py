@@ -16,8 +16,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from app.staff.desk import BOT_RESUMES
 from integrations.property import LocalPropertySystem
 from integrations.property.services.numbering import LOCAL_TZ
+from scripts.stack import RunningStack
 from tests.integration.conftest import says
-from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
 from tests.services import IN_CI

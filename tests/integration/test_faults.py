@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from integrations.property import LocalPropertySystem
-from tests.integration.stack import AppProcess, RunningStack
+from scripts.stack import RunningStack
+from tests.integration.stack import AppProcess
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.test_wechat_channels import property_fee
 from tests.integration.wechat_peer import OfficialAccountPeer

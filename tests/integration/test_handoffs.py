@@ -12,8 +12,8 @@ import httpx
 
 from app.staff.desk import BOT_RESUMES
 from integrations.property import LocalPropertySystem
+from scripts.stack import RunningStack
 from tests.integration.conftest import says
-from tests.integration.stack import RunningStack
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer
 from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat

@@ -14,8 +14,8 @@ from integrations.property import LocalPropertySystem
 from integrations.property.interface import RepairInfo
 from integrations.property.services.numbering import LOCAL_TZ
 from integrations.property.services.repairs import NEEDS_HOUSE
+from scripts.stack import RunningStack
 from tests.integration.conftest import say
-from tests.integration.stack import RunningStack
 from tests.integration.wechat_peer import OfficialAccountPeer
 from tests.wechat.fake_server import ROBOT, FakeWeChat
 

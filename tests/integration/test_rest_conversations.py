@@ -8,8 +8,8 @@ import httpx
 
 from actions.formatting import yuan
 from integrations.property import LocalPropertySystem
+from scripts.stack import RunningStack
 from tests.integration.conftest import say
-from tests.integration.stack import RunningStack
 
 
 def test_a_resident_asks_for_this_months_property_fee_and_gets_their_real_amount(

@@ -7,7 +7,8 @@ import stat
 
 import httpx
 
-from tests.integration.stack import RunningStack, port_open, require_rasa
+from scripts.stack import RunningStack, port_open
+from tests.integration.stack import require_rasa
 
 
 def process_group_gone(stack: RunningStack) -> bool:

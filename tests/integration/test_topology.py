@@ -12,30 +12,27 @@ import pytest
 import redis
 
 from integrations.property import LocalPropertySystem
+from scripts.stack import RunningStack, child_pids
 from tests.integration.conftest import says, staff_client
-from tests.integration.stack import RunningStack, require_rasa
+from tests.integration.stack import require_rasa
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import OfficialAccountPeer, wechat_settings
 from tests.services import postgres_schema, redis_url
 from tests.wechat.fake_server import FakeWeChat
 
 
-def children(pid: int) -> list[tuple[int, bytes]]:
-    return [
-        (int(child), Path(f"/proc/{child}/cmdline").read_bytes())
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
-
-
 def workers(stack: RunningStack) -> dict[str, int]:
     """How many worker processes the app (uvicorn) and Rasa (Sanic) each run."""
     assert stack.process is not None
     found = {}
-    for pid, command in children(stack.process.pid):
-        name = "rasa" if b".venv-rasa" in command else "app"
-        found[name] = sum(1 for _, c in children(pid) if b"resource_tracker" not in c)
+    for pid in child_pids(stack.process.pid):
+        name = "rasa" if b".venv-rasa" in command_of(pid) else "app"
+        found[name] = sum(1 for c in child_pids(pid) if b"resource_tracker" not in command_of(c))
     return found
+
+
+def command_of(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 @pytest.fixture(scope="module")

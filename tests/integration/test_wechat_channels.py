@@ -22,7 +22,8 @@ from integrations.property import LocalPropertySystem
 from integrations.property.models import Attachment, utcnow
 from integrations.wechat.signing import sign
 from integrations.wechat.xml import parse_fields
-from tests.integration.stack import AppProcess, RunningStack
+from scripts.stack import RunningStack
+from tests.integration.stack import AppProcess
 from tests.integration.test_repairs import HOME_101, resident
 from tests.integration.wechat_peer import (
     APP,

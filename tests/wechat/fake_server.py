@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from tests.integration.stack import free_port
+from scripts.stack import free_port
 
 # Where pushes land: a customer-service message to a resident; the staff group robot.
 CUSTOM = "/cgi-bin/message/custom/send"

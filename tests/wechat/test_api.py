@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +13,6 @@ import pytest
 from app.kv import RedisKV
 from integrations.wechat.api import GroupRobot, OfficialAccountAPI, TokenAPI
 from integrations.wechat.push import OfficialAccountPush, PushFailed
-from tests.services import redis_url
 from tests.wechat.fake_server import CUSTOM, PNG, ROBOT, FakeWeChat, running_fake_wechat
 
 
@@ -21,13 +20,6 @@ from tests.wechat.fake_server import CUSTOM, PNG, ROBOT, FakeWeChat, running_fak
 def fake() -> Iterator[FakeWeChat]:
     with running_fake_wechat() as server:
         yield server
-
-
-@pytest.fixture
-async def kv() -> AsyncIterator[RedisKV]:
-    store = RedisKV(redis_url(), prefix=f"test-{uuid.uuid4().hex[:8]}:")
-    yield store
-    await store.close()
 
 
 def oa_api(http: httpx.AsyncClient, kv: RedisKV, fake: FakeWeChat) -> OfficialAccountAPI:

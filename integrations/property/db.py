@@ -50,6 +50,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Each of the app's worker threads (anyio runs up to 40) holds a connection while it
+    # works; with SQLAlchemy's default of 5 kept, busy moments opened and closed a new
+    # PostgreSQL connection per query, dearer than the query.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
 
 

@@ -71,8 +71,10 @@ eval: train
 bench: envs train
 	$(APP_PY) -m scripts.bench
 
+# The actions run in `make run`'s app: its action listener and the token it left in var/.
 shell: envs train
-	ACTION_ENDPOINT_URL=$${ACTION_ENDPOINT_URL:-http://127.0.0.1:8000/rasa/webhook} \
+	ACTION_ENDPOINT_URL=$${ACTION_ENDPOINT_URL:-http://127.0.0.1:5055/rasa/webhook} \
+	ACTION_ENDPOINT_TOKEN=$${ACTION_ENDPOINT_TOKEN:-$$(cat var/action-token.txt)} \
 	  $(RASA) shell -m models/wuye.tar.gz --endpoints bot/endpoints.yml --conversation-id demo-resident-1
 
 lint: .venv/.installed

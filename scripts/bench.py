@@ -45,8 +45,9 @@ from wechatpy.crypto import WeChatCrypto
 from integrations.property import LocalPropertySystem
 from integrations.wechat.signing import sign
 from integrations.wechat.xml import parse_fields
+from scripts.processes import child_pids
 from scripts.rasa_env import MODEL, ROOT
-from scripts.stack import RunningStack, child_pids
+from scripts.stack import RunningStack
 
 RESULTS = ROOT / "results" / "bench.json"
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -163,8 +164,9 @@ async def run_round(residents: list[str], send: Send) -> tuple[list[float], floa
 
 
 class Bench:
-    def __init__(self, app_url: str, rasa_url: str, oa: OfficialAccount, openids: Openids) -> None:
-        self.app_url, self.rasa_url, self.oa = app_url, rasa_url, oa
+    def __init__(self, stack: RunningStack, oa: OfficialAccount, openids: Openids) -> None:
+        self.app_url, self.rasa_url, self.oa = stack.app_url, stack.rasa_url, oa
+        self.rasa_token = {"token": stack.env["RASA_TOKEN"]}
         self.openids = {path: iter(ids) for path, ids in openids.items()}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         self.http = httpx.AsyncClient(timeout=30, limits=limits)
@@ -183,7 +185,9 @@ class Bench:
 
     async def through_rest(self, openid: str, text: str) -> None:
         response = await self.http.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": openid, "message": text}
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            params=self.rasa_token,
+            json={"sender": openid, "message": text},
         )
         response.raise_for_status()
         assert response.json()
@@ -193,7 +197,9 @@ class Bench:
         for i in range(PARSES):
             started = time.perf_counter()
             response = await self.http.post(
-                f"{self.rasa_url}/model/parse", json={"text": MESSAGES[i % len(MESSAGES)]}
+                f"{self.rasa_url}/model/parse",
+                params=self.rasa_token,
+                json={"text": MESSAGES[i % len(MESSAGES)]},
             )
             response.raise_for_status()
             latencies.append(time.perf_counter() - started)
@@ -202,7 +208,10 @@ class Bench:
     async def model_load_seconds(self) -> float:
         started = time.perf_counter()
         response = await self.http.put(
-            f"{self.rasa_url}/model", json={"model_file": str(MODEL)}, timeout=300
+            f"{self.rasa_url}/model",
+            params=self.rasa_token,
+            json={"model_file": str(MODEL)},
+            timeout=300,
         )
         response.raise_for_status()
         return round(time.perf_counter() - started, 2)
@@ -319,10 +328,8 @@ def verdicts(levels: list[dict[str, Any]]) -> dict[str, bool]:
     }
 
 
-async def measure(
-    app_url: str, rasa_url: str, oa: OfficialAccount, openids: Openids
-) -> dict[str, Any]:
-    bench = Bench(app_url, rasa_url, oa, openids)
+async def measure(stack: RunningStack, oa: OfficialAccount, openids: Openids) -> dict[str, Any]:
+    bench = Bench(stack, oa, openids)
     try:
         model_load = await bench.model_load_seconds()
         parse = await bench.parse_latency()
@@ -362,7 +369,7 @@ def main() -> None:
             system.residents.bind(
                 openid, building="1", unit="1", room="101", phone_last4="0001", role="family"
             )
-        result = asyncio.run(measure(stack.app_url, stack.rasa_url, oa, openids))
+        result = asyncio.run(measure(stack, oa, openids))
         result["rss_mb"] = {name: rss_mb(pid) for name, pid in process_of(stack).items()}
     finally:
         stack.interrupt()

@@ -6,6 +6,7 @@ python -m scripts.model train     # train now
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import subprocess
 import sys
@@ -69,10 +70,14 @@ def train() -> None:
 
 
 def ensure() -> None:
-    if is_stale():
-        train()
-    else:
-        print(f"模型是最新的 / model is up to date: {MODEL}", flush=True)
+    """Train if stale; a second `make` running meanwhile waits for this one's model."""
+    MODELS.mkdir(exist_ok=True)
+    with (MODELS / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_stale():
+            train()
+        else:
+            print(f"模型是最新的 / model is up to date: {MODEL}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODELS = ROOT / "models"
 MODEL = MODELS / "wuye.tar.gz"
 FINGERPRINT = MODELS / "wuye.fingerprint"

@@ -1,11 +1,16 @@
 """`make run`: prepare the database and model, start Rasa and the app, stop both on Ctrl-C.
 
-Ports and hosts come from APP_HOST / APP_PORT / RASA_PORT (defaults 127.0.0.1, 8000, 5005).
+Ports and hosts come from APP_HOST / APP_PORT / ACTION_PORT / RASA_PORT (defaults 127.0.0.1,
+8000, 5055, 5005). In development the tokens between the app and Rasa (RASA_TOKEN,
+ACTION_ENDPOINT_TOKEN) are made anew for each run unless set, and left in VAR_DIR (0600) for
+`make shell` and curl; production refuses to start without them (app/startup_checks.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,10 +20,11 @@ from types import FrameType
 import httpx
 
 from app.cli import init_db
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 from scripts import model
+from scripts.processes import descendants
 from scripts.rasa_endpoints import endpoints_file
-from scripts.rasa_env import MODEL, RASA, ROOT, rasa_environ
+from scripts.rasa_env import MODEL, RASA_PYTHON, ROOT, rasa_environ
 
 READY_TIMEOUT_SECONDS = 300
 READY_BANNER = "物业助手已启动"  # the integration tests and `make bench` wait for it
@@ -27,22 +33,24 @@ STOP_TIMEOUT_SECONDS = 20
 
 class Stack:
     def __init__(self) -> None:
-        self.app_host = os.environ.get("APP_HOST", "127.0.0.1")
-        self.app_port = int(os.environ.get("APP_PORT", "8000"))
+        settings = get_settings()
         self.rasa_port = int(os.environ.get("RASA_PORT", "5005"))
-        self.app_url = f"http://127.0.0.1:{self.app_port}"
+        self.app_url = f"http://127.0.0.1:{settings.app_port}"
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        self.action_url = f"http://{settings.action_host}:{settings.action_port}/rasa/webhook"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
 
     def start(self) -> None:
         settings = get_settings()
-        action_url = os.environ.get("ACTION_ENDPOINT_URL", f"{self.app_url}/rasa/webhook")
+        action_url = os.environ.get("ACTION_ENDPOINT_URL", self.action_url)
         endpoints = endpoints_file(settings, action_url)
+        secrets_env = development_secrets(settings)
         self.processes["rasa"] = subprocess.Popen(
             [
-                str(RASA),
-                "run",
+                str(RASA_PYTHON),
+                "-m",
+                "bot.serve",
                 "--enable-api",
                 "-i",
                 "127.0.0.1",
@@ -57,26 +65,16 @@ class Stack:
             ],
             cwd=ROOT,
             env=rasa_environ(
-                ACTION_ENDPOINT_URL=action_url, SANIC_WORKERS=str(settings.rasa_workers)
+                **secrets_env,
+                ACTION_ENDPOINT_URL=action_url,
+                SANIC_WORKERS=str(settings.rasa_workers),
             ),
         )
-        app_env = dict(os.environ, RASA_URL=os.environ.get("RASA_URL", self.rasa_url))
+        app_env = dict(
+            os.environ, **secrets_env, RASA_URL=os.environ.get("RASA_URL", self.rasa_url)
+        )
         self.processes["app"] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                self.app_host,
-                "--port",
-                str(self.app_port),
-                "--no-access-log",
-                "--workers",
-                str(settings.app_workers),
-            ],
-            cwd=ROOT,
-            env=app_env,
+            [sys.executable, "-m", "app.serve"], cwd=ROOT, env=app_env
         )
 
     def exited(self) -> str | None:
@@ -97,6 +95,9 @@ class Stack:
             raise SystemExit("启动超时 / the stack did not become healthy in time")
 
     def stop(self) -> None:
+        """SIGTERM to each process, SIGKILL after the timeout; then whatever they started
+        (uvicorn's and Sanic's worker processes) is ended too, so nothing is left running."""
+        trees = {name: descendants(p.pid) for name, p in self.processes.items()}
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -107,17 +108,44 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for name, process in self.processes.items():
+            for pid in {*trees[name], *descendants(process.pid)}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+SECRET_FILES = {"RASA_TOKEN": "rasa-token.txt", "ACTION_ENDPOINT_TOKEN": "action-token.txt"}
+
+
+def development_secrets(settings: Settings) -> dict[str, str]:
+    """The two tokens of this run: from the environment, else (development) new ones."""
+    found: dict[str, str] = {}
+    for name, file in SECRET_FILES.items():
+        found[name] = os.environ.get(name, "")
+        if found[name]:
+            continue
+        if settings.app_env == "production":
+            raise SystemExit(f"{name} must be set in production")
+        found[name] = secrets.token_urlsafe(32)
+        path = settings.var_dir / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(found[name] + "\n")
+    return found
 
 
 def banner(stack: Stack) -> str:
+    """Where everything is. Never the admin password itself: the terminal's scrollback and
+    a service manager's journal keep what is printed; the file is readable by its owner only."""
     settings = get_settings()
     password_file = settings.admin_password_file
     if settings.admin_password is not None:
-        password = "（来自环境变量 ADMIN_PASSWORD / from ADMIN_PASSWORD）"
+        password = "密码来自环境变量 ADMIN_PASSWORD / password from ADMIN_PASSWORD"
     elif password_file.exists():
-        password = password_file.read_text().strip()
+        password = f"密码见 / password in {password_file} (0600)"
     else:
-        password = "（未知 / unknown: the database was seeded elsewhere）"
+        password = "密码未知 / password unknown: the database was seeded elsewhere"
     return "\n".join(
         [
             "",

@@ -19,10 +19,13 @@ class BotMessage:
 
 
 class RasaClient:
-    def __init__(self, http: httpx.AsyncClient, base_url: str, timeout_seconds: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, timeout_seconds: float, token: str
+    ) -> None:
         self.http = http
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self.timeout_seconds = timeout_seconds
+        self.params = {"token": token}
 
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
@@ -30,6 +33,7 @@ class RasaClient:
         try:
             response = await self.http.post(
                 self.url,
+                params=self.params,
                 json={"sender": sender, "message": text, "metadata": metadata or {}},
                 timeout=self.timeout_seconds,
             )

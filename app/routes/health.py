@@ -21,7 +21,9 @@ def _check(probe: Any) -> dict[str, Any]:
 
 
 def _rasa() -> dict[str, Any]:
-    response = httpx.get(f"{get_settings().rasa_url}/status", timeout=2)
+    settings = get_settings()
+    token = settings.rasa_token.get_secret_value() if settings.rasa_token else ""
+    response = httpx.get(f"{settings.rasa_url}/status", params={"token": token}, timeout=2)
     response.raise_for_status()
     return {"model_file": response.json().get("model_file")}
 

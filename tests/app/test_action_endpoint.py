@@ -11,6 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from integrations.property import LocalPropertySystem
+from tests.app.conftest import ACTION_TOKEN
+
+WEBHOOK = f"/rasa/webhook?token={ACTION_TOKEN}"
 
 
 def action_call(action: str, sender: str, text: str, entities: list[dict[str, Any]]) -> dict:
@@ -39,11 +42,11 @@ def action_call(action: str, sender: str, text: str, entities: list[dict[str, An
 def test_the_bill_action_answers_with_the_residents_own_amount(
     make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
 ) -> None:
-    client = make_client(database_url=database_url)
+    client = make_client("action", database_url=database_url)
     expected = system.bills.statement("demo-resident-2", bill_type="水费").lines[0]
 
     response = client.post(
-        "/rasa/webhook",
+        WEBHOOK,
         json=action_call(
             "action_query_bill",
             "demo-resident-2",
@@ -64,10 +67,10 @@ def test_the_bill_action_answers_with_the_residents_own_amount(
 def test_an_unbound_resident_is_asked_to_bind_a_house(
     make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
 ) -> None:
-    client = make_client(database_url=database_url)
+    client = make_client("action", database_url=database_url)
 
     response = client.post(
-        "/rasa/webhook",
+        WEBHOOK,
         json=action_call("action_query_bill", "demo-resident-unbound", "物业费多少", []),
     )
 
@@ -79,10 +82,10 @@ def test_an_unbound_resident_is_asked_to_bind_a_house(
 def test_a_broken_database_gives_the_resident_an_apology_and_logs_the_conversation(
     make_client: Callable[..., TestClient], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    client = make_client(database_url="postgresql://nobody@127.0.0.1:9/none")
+    client = make_client("action", database_url="postgresql://nobody@127.0.0.1:9/none")
 
     response = client.post(
-        "/rasa/webhook", json=action_call("action_query_bill", "demo-resident-1", "物业费多少", [])
+        WEBHOOK, json=action_call("action_query_bill", "demo-resident-1", "物业费多少", [])
     )
 
     assert response.status_code == 200
@@ -99,32 +102,19 @@ def test_a_broken_database_gives_the_resident_an_apology_and_logs_the_conversati
 def test_unknown_actions_and_bad_bodies_are_refused(
     make_client: Callable[..., TestClient], tmp_path
 ) -> None:
-    client = make_client(database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    client = make_client("action", database_url=f"sqlite:///{tmp_path / 'x.db'}")
 
-    unknown = client.post("/rasa/webhook", json=action_call("action_nope", "a", "", []))
+    unknown = client.post(WEBHOOK, json=action_call("action_nope", "a", "", []))
     assert unknown.status_code == 404
     assert unknown.json()["action_name"] == "action_nope"
-    assert client.post("/rasa/webhook", content=b"{not json").status_code == 400
-    assert "action_query_bill" in {a["name"] for a in client.get("/rasa/actions").json()}
-
-
-def test_the_action_endpoint_token_is_enforced_when_configured(
-    make_client: Callable[..., TestClient], tmp_path
-) -> None:
-    client = make_client(
-        database_url=f"sqlite:///{tmp_path / 'x.db'}", action_endpoint_token="s3cret"
-    )
-    call = action_call("action_nope", "a", "", [])
-
-    assert client.post("/rasa/webhook", json=call).status_code == 401
-    assert client.post("/rasa/webhook?token=wrong", json=call).status_code == 401
-    assert client.post("/rasa/webhook?token=s3cret", json=call).status_code == 404
+    assert client.post(WEBHOOK, content=b"{not json").status_code == 400
+    assert "action_query_bill" in {
+        a["name"] for a in client.get(f"/rasa/actions?token={ACTION_TOKEN}").json()
+    }
 
 
 def reply_to(client: TestClient, sender: str, text: str, entities: list[dict[str, Any]]) -> str:
-    response = client.post(
-        "/rasa/webhook", json=action_call("action_query_bill", sender, text, entities)
-    )
+    response = client.post(WEBHOOK, json=action_call("action_query_bill", sender, text, entities))
     assert response.status_code == 200
     return "\n".join(m["text"] for m in response.json()["responses"])
 
@@ -145,7 +135,7 @@ def month_entity(first: date) -> dict[str, Any]:
 def test_last_months_water_bill_is_that_months_amount(
     make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
 ) -> None:
-    client = make_client(database_url=database_url)
+    client = make_client("action", database_url=database_url)
     water = system.bills.statement("demo-resident-1", bill_type="水费").lines
     last_month = water[1]
 
@@ -167,7 +157,7 @@ def test_last_months_water_bill_is_that_months_amount(
 def test_arrears_list_every_unpaid_bill_and_their_total(
     make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
 ) -> None:
-    client = make_client(database_url=database_url)
+    client = make_client("action", database_url=database_url)
     unpaid = system.bills.statement("demo-resident-2", unpaid_only=True)
 
     reply = reply_to(client, "demo-resident-2", "我家有没有欠费", [])
@@ -179,7 +169,7 @@ def test_arrears_list_every_unpaid_bill_and_their_total(
 def test_payment_history_shows_paid_bills_with_their_dates(
     make_client: Callable[..., TestClient], database_url: str, system: LocalPropertySystem
 ) -> None:
-    client = make_client(database_url=database_url)
+    client = make_client("action", database_url=database_url)
     this_year = date.today().replace(month=1, day=1)
     paid = [
         b

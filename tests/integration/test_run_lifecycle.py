@@ -7,7 +7,7 @@ import stat
 
 import httpx
 
-from scripts.stack import RunningStack, port_open
+from scripts.stack import RunningStack, port_open, processes_marked
 from tests.integration.stack import require_rasa
 
 
@@ -32,12 +32,13 @@ def test_run_serves_stops_on_signals_and_restarts_reusing_what_is_built(tmp_path
     printed = first.output()
     assert "已写入演示小区" in printed
     assert first.app_url in printed and first.rasa_url in printed
-    assert f"admin / {password}" in printed
+    assert password not in printed and f"admin / 密码见 / password in {password_file}" in printed
     assert httpx.get(f"{first.app_url}/healthz", timeout=10).json()["status"] == "ok"
 
     assert first.interrupt() == 0
     assert "已停止" in first.output()
     assert process_group_gone(first), "Rasa or the app outlived Ctrl-C"
+    assert first.leftovers == [], "a worker process outlived Ctrl-C"
     assert not port_open(first.app_port) and not port_open(first.rasa_port)
 
     second = RunningStack(env=env, log=tmp_path / "second.log")
@@ -45,7 +46,7 @@ def test_run_serves_stops_on_signals_and_restarts_reusing_what_is_built(tmp_path
     printed = second.output()
     assert "模型是最新的" in printed and "训练模型中" not in printed
     assert "已写入演示小区" not in printed
-    assert f"admin / {password}" in printed
+    assert password not in printed and f"admin / 密码见 / password in {password_file}" in printed
     reply = httpx.post(
         f"{second.rasa_url}/webhooks/rest/webhook",
         timeout=30,
@@ -58,3 +59,4 @@ def test_run_serves_stops_on_signals_and_restarts_reusing_what_is_built(tmp_path
     second.process.terminate()
     assert second.process.wait(timeout=60) == 0
     assert process_group_gone(second), "Rasa or the app outlived SIGTERM"
+    assert processes_marked(second.marker) == [], "a worker process outlived SIGTERM"

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from integrations.property import LocalPropertySystem
-from scripts.stack import RunningStack, child_pids
+from scripts.processes import child_pids
+from scripts.stack import RunningStack
 from tests.integration.conftest import says, staff_client
 from tests.integration.stack import require_rasa
 from tests.integration.test_repairs import HOME_101, resident
@@ -69,6 +70,7 @@ def test_a_conversation_keeps_its_state_across_workers_and_a_restart(
         assert says(wechat, me, "马桶").startswith("在什么位置")
     finally:
         first.interrupt()
+    assert first.leftovers == [], "a Rasa or app worker outlived the stack"
 
     second = RunningStack(env=topology_env, log=tmp_path / "second.log")
     second.start()
@@ -94,6 +96,7 @@ def test_a_conversation_keeps_its_state_across_workers_and_a_restart(
         assert "物业费" in says(wechat, me, "这个月物业费多少")
     finally:
         second.interrupt()
+    assert second.leftovers == [], "a Rasa or app worker outlived the stack"
 
     [order] = system.repairs.for_resident(me)
     assert f"单号 {order.number}" in done

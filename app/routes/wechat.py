@@ -1,12 +1,14 @@
 """WeChat callbacks: the Official Account, the WeCom group robot and the WeCom staff app.
 
-Every rejection is a 4xx with one log line; nothing is processed twice; no 500s.
+Every rejection is a 4xx with one log line; nothing is processed twice; no 500s. A request
+is checked (signature, freshness, mode, decryption, message shape) and its nonce admitted
+(`integrations/wechat/replay.py`) before anything is written to the message log.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -17,6 +19,7 @@ from app.conversations.router import UNSUPPORTED, Answer
 from app.wiring import Wiring
 from integrations.wechat.errors import ChannelError, NotConfigured, OversizeBody
 from integrations.wechat.messages import Incoming, from_official_account
+from integrations.wechat.replay import NonceMemory
 from integrations.wechat.wecom import bot_incoming
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
@@ -48,7 +51,13 @@ def _rejected(request: Request, error: ChannelError) -> Response:
         detail=str(error)[:200],
         client=request.client.host if request.client else None,
     )
-    return PlainTextResponse(error.reason, status_code=error.status_code)
+    return PlainTextResponse(f"{error.reason}: {error.message}", status_code=error.status_code)
+
+
+async def _admit(request: Request, channel: str, message: Mapping[str, Any]) -> None:
+    wiring = _wiring(request)
+    memory = NonceMemory(wiring.kv, wiring.settings.signature_max_age_seconds)
+    await memory.admit(channel, request.query_params, message)
 
 
 CONFIG_HINTS = {
@@ -104,6 +113,7 @@ async def official_account_message(request: Request) -> Response:
         body = await _body(request, _wiring(request).settings.max_body_bytes)
         fields, encrypted = account.open(request.query_params, body)
         incoming = from_official_account(fields)
+        await _admit(request, incoming.channel, fields)
     except ChannelError as error:
         return _rejected(request, error)
     return await _xml_reply(
@@ -123,7 +133,9 @@ async def wecom_bot_message(request: Request) -> Response:
     try:
         bot = _channel(request, "wecom_bot")
         body = await _body(request, _wiring(request).settings.max_body_bytes)
-        incoming = bot_incoming(bot.open(request.query_params, body))
+        message = bot.open(request.query_params, body)
+        incoming = bot_incoming(message)
+        await _admit(request, incoming.channel, message)
         answer = await _answer(request, incoming)
     except ChannelError as error:
         return _rejected(request, error)
@@ -150,6 +162,7 @@ async def wecom_app_message(request: Request) -> Response:
         app = _channel(request, "wecom_app")
         body = await _body(request, _wiring(request).settings.max_body_bytes)
         fields, incoming = app.open(request.query_params, body)
+        await _admit(request, incoming.channel, fields)
     except ChannelError as error:
         return _rejected(request, error)
     return await _xml_reply(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -10,10 +9,9 @@ from typing import Any
 
 from wechatpy.utils import random_string
 from wechatpy.work.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.work.exceptions import InvalidCorpIdException
 
-from integrations.wechat import signing
-from integrations.wechat.errors import MalformedMessage, WrongReceiver
+from integrations.wechat import aes, signing
+from integrations.wechat.errors import MalformedMessage
 from integrations.wechat.messages import OPENID, Incoming, from_official_account
 from integrations.wechat.xml import parse_fields, render_text_reply
 
@@ -35,21 +33,15 @@ class _WeComCrypto:
         self.clock = clock
         self.crypto = WeChatCrypto(token, encoding_aes_key, receive_id)
 
-    def decrypt(self, query: Mapping[str, str], encrypted: str) -> str:
-        signing.check_fresh(query.get("timestamp"), self.max_age_seconds, self.clock())
+    def decrypt(self, query: Mapping[str, str], encrypted: object) -> str:
+        signing.signed_request(query, "msg_signature")
+        signing.check_fresh(query["timestamp"], self.max_age_seconds, self.clock())
+        if not isinstance(encrypted, str) or not encrypted:
+            raise MalformedMessage("no ciphertext")
         signing.check(
-            query.get("msg_signature"),
-            self.token,
-            query.get("timestamp", ""),
-            query.get("nonce", ""),
-            encrypted,
+            query["msg_signature"], self.token, query["timestamp"], query["nonce"], encrypted
         )
-        try:
-            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.receive_id)
-        except InvalidCorpIdException:
-            raise WrongReceiver("message is for another receiver") from None
-        except (binascii.Error, ValueError, UnicodeDecodeError, IndexError) as error:
-            raise MalformedMessage(f"cannot decrypt: {type(error).__name__}") from None
+        return aes.decrypt(PrpCrypto(self.crypto.key), encrypted, self.receive_id)
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         return self.decrypt(query, query.get("echostr", ""))
@@ -74,11 +66,11 @@ class WeComBot:
         try:
             envelope = json.loads(body)
             encrypted = envelope["encrypt"]
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise MalformedMessage(f"not an encrypted JSON callback: {error}") from None
         try:
             message = json.loads(self._crypto.decrypt(query, encrypted))
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise MalformedMessage(f"decrypted payload is not JSON: {error}") from None
         if not isinstance(message, dict):
             raise MalformedMessage("decrypted payload is not a JSON object")
@@ -100,34 +92,45 @@ class WeComBot:
         }
 
 
+def _part(message: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = message.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _optional_text(value: object) -> str | None:
+    return str(value) if isinstance(value, str | int) and str(value) else None
+
+
 def bot_incoming(message: Mapping[str, Any]) -> Incoming:
     """Normalise a 智能机器人 callback; the @mention of the bot is removed from the text."""
-    try:
-        sender = str(message["from"]["userid"])
-        msg_id = str(message["msgid"])
-        msg_type = str(message["msgtype"]).lower()
-    except (KeyError, TypeError) as error:
-        raise MalformedMessage(f"missing field: {error}") from None
-    if not OPENID.fullmatch(sender) or len(msg_id) > 100:
+    sender = _part(message, "from").get("userid")
+    msg_id, msg_type = message.get("msgid"), message.get("msgtype")
+    if not all(isinstance(value, str | int) for value in (sender, msg_id, msg_type)):
+        raise MalformedMessage("missing field: from.userid, msgid or msgtype")
+    sender, msg_id, msg_type = str(sender), str(msg_id), str(msg_type).lower()
+    if not OPENID.fullmatch(sender) or not msg_id or len(msg_id) > 100:
         raise MalformedMessage("from.userid or msgid is not WeCom's")
+    created_at = str(message.get("create_time") or int(time.time()))
+    if not created_at.isdigit() or len(created_at) > 11:
+        raise MalformedMessage("create_time is not a Unix time")
     text = None
     if msg_type == "text":
-        content = str((message.get("text") or {}).get("content", ""))
+        content = _optional_text(_part(message, "text").get("content")) or ""
         text = " ".join(word for word in content.split() if not word.startswith("@")) or content
     elif msg_type == "voice":
-        text = str((message.get("voice") or {}).get("content", "")) or None
+        text = _optional_text(_part(message, "voice").get("content"))
     kind = msg_type if msg_type in ("text", "voice", "image") else "unknown"
     return Incoming(
         channel="wecom-bot",
         sender=sender,
         kind=kind,
         dedupe_key=f"{sender}:{msg_id}",
-        created_at=int(message.get("create_time") or time.time()),
+        created_at=int(created_at),
         text=text,
-        picture_url=(message.get("image") or {}).get("url"),
+        picture_url=_optional_text(_part(message, "image").get("url")),
         raw_type=msg_type,
-        group=message.get("chatid") if message.get("chattype") == "group" else None,
-        sender_name=(message.get("from") or {}).get("name"),
+        group=_optional_text(message.get("chatid")) if message.get("chattype") == "group" else None,
+        sender_name=_optional_text(_part(message, "from").get("name")),
     )
 
 

@@ -99,7 +99,7 @@ class OfficialAccountPeer:
     def post(
         self,
         fields: dict[str, Any],
-        mode: str = "plain",
+        mode: str = "aes",  # the stack has an EncodingAESKey: plain mode is refused
         *,
         timestamp: int | None = None,
         query: dict[str, str] | None = None,

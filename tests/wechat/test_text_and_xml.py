@@ -88,7 +88,13 @@ def test_messages_are_normalised_with_their_dedupe_keys() -> None:
 
     event = from_official_account(_message(MsgType="event", Event="CLICK", EventKey="BILL"))
     assert (event.kind, event.event, event.event_key) == ("event", "click", "BILL")
-    assert event.dedupe_key == "o-1:1700000000"
+    assert event.dedupe_key == "o-1:1700000000:click:BILL"
+    subscribe = from_official_account(_message(MsgType="event", Event="subscribe"))
+    assert subscribe.dedupe_key == "o-1:1700000000:subscribe:"
+    link = from_official_account(
+        _message(MsgType="event", Event="VIEW", EventKey="https://example.com/" + "a" * 500)
+    )
+    assert link.dedupe_key.startswith("o-1:1700000000:h") and len(link.dedupe_key) < 60
 
     assert from_official_account(_message(MsgType="shortvideo", MsgId="46")).kind == "unknown"
 
@@ -100,6 +106,9 @@ def test_messages_are_normalised_with_their_dedupe_keys() -> None:
         _message(MsgType="text", Content="no id"),
         {**_message(MsgType="text", MsgId="1"), "CreateTime": "yesterday"},
         _message(MsgType="location", Location_X="north", Location_Y="1", MsgId="2"),
+        _message(MsgType="location", Location_X="nan", Location_Y="1", MsgId="3"),
+        _message(MsgType="location", Location_X="91", Location_Y="1", MsgId="4"),
+        {**_message(MsgType="event", Event="subscribe"), "CreateTime": "9" * 40},
     ],
 )
 def test_incomplete_messages_are_refused(fields: dict[str, str]) -> None:

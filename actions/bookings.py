@@ -301,7 +301,9 @@ class ActionBookFacility(PropertyAction):
             tracker.get_slot("booking_time"), slot_minutes_of(system, facility)
         )
         try:
-            booking = system.bookings.book(tracker.sender_id, facility, start, end)
+            booking = system.bookings.book(
+                tracker.sender_id, facility, start, end, idempotency_key=self.key(tracker)
+            )
         except SlotTaken as taken:
             dispatcher.utter_message(
                 text=f"{taken.message}离您想要的时间最近的空场，选一个直接预约："

@@ -12,10 +12,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import BIND_BUTTON, PropertyAction, latest_entity
+from actions.base import BIND_BUTTON, PropertyAction, derived, latest_entity
 from actions.handoffs import escalate
 from actions.repairs import houses_of, intent_of
-from app.conversations.staff_alerts import alert_staff_from_thread
+from app.conversations.staff_alerts import alert_staff_from_thread, resident_text
 from app.settings import get_settings
 from integrations.property.interface import ComplaintInfo, PropertySystem
 from integrations.property.models import ComplaintStatus
@@ -209,12 +209,14 @@ class ActionSubmitComplaint(PropertyAction):
             dispatcher.utter_message(text="好的，这次先不投诉了。有需要随时告诉我。")
             return cleared
         kind, location, description, anonymous = (tracker.get_slot(s) for s in FORM_SLOTS)
+        key = self.key(tracker)
         complaint = system.complaints.create(
             tracker.sender_id,
             complaint_type=kind,
             location=None if location == NO_PLACE else location,
             description=description,
             anonymous=anonymous == "yes",
+            idempotency_key=key,
         )
         where = f"，{complaint.location}" if complaint.location else ""
         lines = [
@@ -227,10 +229,10 @@ class ActionSubmitComplaint(PropertyAction):
         dispatcher.utter_message(text="\n".join(lines))
         summary = "\n".join(
             [
-                f"> 编号：{complaint.number}（{kind}{where}）",
-                f"> 住户：{complaint.resident_name} {complaint.houses}".rstrip()
+                f"> 编号：{complaint.number}（{kind}{resident_text(where)}）",
+                f"> 住户：{resident_text(complaint.resident_name)} {complaint.houses}".rstrip()
                 + ("（要求对被投诉方匿名）" if complaint.anonymous else ""),
-                f"> 内容：{description}",
+                f"> 内容：{resident_text(description)}",
                 f"> 答复期限：{deadline(complaint)}",
                 console_complaint_link(complaint.number),
             ]
@@ -243,9 +245,11 @@ class ActionSubmitComplaint(PropertyAction):
                 f"紧急投诉：{kind}",
                 details=summary,
                 opening="这类问题涉及安全，已同时为您转接值班工作人员",
+                key=key,
+                urgent=True,
             )
         else:
-            alert_staff_from_thread(f"【新投诉】{kind}", summary)
+            alert_staff_from_thread(f"【新投诉】{kind}", summary, dedupe_key=derived(key, "alert"))
         return cleared
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import PropertyAction
+from actions.base import PropertyAction, derived
 from app.conversations.handoff_state import handoff_opened_from_thread
-from app.conversations.staff_alerts import alert_staff_from_thread, console_link
+from app.conversations.staff_alerts import alert_staff_from_thread, console_link, resident_text
 from integrations.property.interface import HandoffInfo, PropertySystem, ServiceContacts
 from integrations.property.services.numbering import LOCAL_TZ
 
@@ -50,10 +50,16 @@ def when_staff_reply(contacts: ServiceContacts, now: datetime) -> str:
     )
 
 
-def open_handoff(tracker: Tracker, system: PropertySystem, reason: str) -> HandoffInfo:
+def open_handoff(
+    tracker: Tracker, system: PropertySystem, reason: str, *, key: str | None = None
+) -> HandoffInfo:
     channel = (tracker.latest_message.get("metadata") or {}).get("channel") or "rest"
     handoff = system.handoffs.open(
-        tracker.sender_id, channel=channel, reason=reason, transcript=transcript_of(tracker)
+        tracker.sender_id,
+        channel=channel,
+        reason=reason,
+        transcript=transcript_of(tracker),
+        idempotency_key=key,
     )
     handoff_opened_from_thread(tracker.sender_id, handoff.id)
     return handoff
@@ -67,21 +73,28 @@ def escalate(
     *,
     details: str | None = None,
     opening: str = "已为您转接人工客服",
+    key: str | None = None,
+    urgent: bool = False,
 ) -> None:
-    """Open the handoff, ping the staff group (`details`, or who and their last words) and
-    tell the resident a person will answer, and when."""
-    handoff = open_handoff(tracker, system, reason)
+    """Open the handoff, ping the staff group (`details`, already escaped, or who and their
+    last words) and tell the resident a person will answer, and when. With `key` (the
+    calling action's), an attempt again after a reconnect opens and alerts nothing twice."""
+    handoff = open_handoff(tracker, system, reason, key=derived(key, "handoff"))
     if details is None:
         resident = system.residents.by_openid(tracker.sender_id)
         houses = "、".join(h.label for h in resident.houses) if resident else ""
+        name = resident.name if resident else "未绑定住户"
         details = "\n".join(
             [
-                f"> 住户：{resident.name if resident else '未绑定住户'} {houses}".rstrip(),
-                f"> 最后一句：{tracker.latest_message.get('text') or ''}",
+                f"> 住户：{resident_text(name)} {resident_text(houses)}".rstrip(),
+                f"> 最后一句：{resident_text(tracker.latest_message.get('text'))}",
             ]
         )
     alert_staff_from_thread(
-        f"【转人工】{reason}", f"> 会话：{handoff.id}\n{details}\n{console_link(handoff.id)}"
+        f"【转人工】{reason}",
+        f"> 会话：{handoff.id}\n{details}\n{console_link(handoff.id)}",
+        urgent=urgent,
+        dedupe_key=derived(key, "alert"),
     )
     now = datetime.now(LOCAL_TZ)
     dispatcher.utter_message(
@@ -104,9 +117,10 @@ class ActionRequestHuman(PropertyAction):
                 system,
                 "住户情绪激动",
                 opening="非常抱歉给您带来了不好的体验，已为您转接人工客服",
+                key=self.key(tracker),
             )
         else:
-            escalate(dispatcher, tracker, system, "住户要求人工")
+            escalate(dispatcher, tracker, system, "住户要求人工", key=self.key(tracker))
         return []
 
 
@@ -125,7 +139,7 @@ class ActionFallback(PropertyAction):
             if e.get("event") == "user"
         ]
         if intents[-2:] == [FALLBACK, FALLBACK]:
-            escalate(dispatcher, tracker, system, "连续两次没听懂")
+            escalate(dispatcher, tracker, system, "连续两次没听懂", key=self.key(tracker))
         else:
             dispatcher.utter_message(response="utter_default")
         return []

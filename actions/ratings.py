@@ -15,7 +15,7 @@ from actions.base import PropertyAction
 from actions.complaints import NUMBER as COMPLAINT_NUMBER
 from actions.repair_followup import quoted_number
 from actions.repairs import staff_summary
-from app.conversations.staff_alerts import alert_staff_from_thread
+from app.conversations.staff_alerts import alert_staff_from_thread, resident_text
 from integrations.property.interface import PropertySystem
 
 DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "满": 5}
@@ -153,8 +153,8 @@ class ActionRateRepair(PropertyAction):
             summary = "\n".join(
                 [
                     f"> 投诉：{complaint.number}（{complaint.complaint_type}）",
-                    f"> 住户：{complaint.resident_name} {complaint.houses}".rstrip(),
-                    f"> 住户留言：{comment or '（未留言）'}",
+                    f"> 住户：{resident_text(complaint.resident_name)} {complaint.houses}".rstrip(),
+                    f"> 住户留言：{resident_text(comment) or '（未留言）'}",
                 ]
             )
             thanks = "您的意见我们会认真改进。"

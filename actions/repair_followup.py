@@ -9,7 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import PropertyAction
+from actions.base import PropertyAction, derived
 from actions.formatting import visit_window
 from actions.repairs import described_order, staff_summary
 from app.conversations.staff_alerts import alert_staff_from_thread
@@ -122,11 +122,13 @@ class ActionUrgeRepair(PropertyAction):
         )
         if number is None:
             return []
-        order = system.repairs.urge(number, openid=tracker.sender_id)
+        key = self.key(tracker)
+        order = system.repairs.urge(number, openid=tracker.sender_id, idempotency_key=key)
         urges = sum(e.kind == "urged" for e in order.events)
         alert_staff_from_thread(
             f"【住户催单】第{urges}次 · {STATUS_LABELS[RepairStatus(order.status)]}",
             staff_summary(order, tracker.latest_message.get("text") or ""),
+            dedupe_key=derived(key, "alert"),
         )
         dispatcher.utter_message(
             text=f"已帮您催办报修单 {order.number}（{order.item}），"
@@ -153,10 +155,13 @@ class ActionCancelRepair(PropertyAction):
         )
         if number is None:
             return []
-        order = system.repairs.cancel(number, openid=tracker.sender_id)
+        key = self.key(tracker)
+        order = system.repairs.cancel(number, openid=tracker.sender_id, idempotency_key=key)
         if order.assignee:  # someone may already be on the way
             alert_staff_from_thread(
-                "【住户取消报修】", staff_summary(order, tracker.latest_message.get("text") or "")
+                "【住户取消报修】",
+                staff_summary(order, tracker.latest_message.get("text") or ""),
+                dedupe_key=derived(key, "alert"),
             )
         dispatcher.utter_message(
             text=f"已取消报修单 {order.number}（{order.item}）。如果问题还在，随时再告诉我。"

@@ -12,14 +12,16 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import OperationalError
 
-from actions.base import BIND_BUTTON, PropertyAction, latest_entity
+from actions.base import BIND_BUTTON, PropertyAction, derived, latest_entity, may_retry
 from actions.formatting import visit_window
 from actions.handoffs import open_handoff
-from app.conversations.staff_alerts import alert_staff_from_thread, console_link
+from app.conversations.staff_alerts import alert_staff_from_thread, console_link, resident_text
 from app.deps import property_system
 from bot.components.emergencies import emergency_of
 from integrations.property.interface import (
+    HandoffInfo,
     House,
     NotBound,
     PropertyError,
@@ -101,8 +103,17 @@ class ActionStartRepair(PropertyAction):
         location: str | None,
     ) -> None:
         """An urgent order at once, a person to follow it up (the conversation is handed to
-        the staff), the 24-hour number and what to do meanwhile."""
+        the staff), the 24-hour number and what to do meanwhile.
+
+        A lost connection before the last attempt is left to `_act_through_reconnects`: the
+        attempt after it finds the order and handoff by their keys. "Not filed" is said only
+        when no order exists; once one does, the resident hears its number and the staff
+        group is alerted, whatever failed after it."""
         text = tracker.latest_message.get("text") or ""
+        key = self.key(tracker)
+        order: RepairInfo | None = None
+        handoff: HandoffInfo | None = None
+        phone: str | None = None
         try:
             order = system.repairs.create(
                 tracker.sender_id,
@@ -111,25 +122,35 @@ class ActionStartRepair(PropertyAction):
                 description=text,
                 public_area=is_public_area(item, location) is True,
                 emergency=True,
+                idempotency_key=key,
             )
-            handoff = open_handoff(tracker, system, f"紧急报修：{kind}")
+            handoff = open_handoff(
+                tracker, system, f"紧急报修：{kind}", key=derived(key, "handoff")
+            )
             phone = system.residents.contacts(tracker.sender_id).emergency_phone
-        except Exception:  # the advice and whom to call must reach the resident anyway
+        except Exception as error:  # the advice and whom to call must reach the resident anyway
+            if isinstance(error, OperationalError) and may_retry():
+                raise
             log.exception("emergency_not_filed", conversation_id=tracker.sender_id, kind=kind)
-            dispatcher.utter_message(text=f"{EMERGENCY_UNFILED}\n{EMERGENCY_ADVICE[kind]}")
-            return
+            if order is None:
+                dispatcher.utter_message(text=f"{EMERGENCY_UNFILED}\n{EMERGENCY_ADVICE[kind]}")
+                return
         call = (
             f"24小时应急电话：{phone}，情况危急请立即拨打。"
             if phone
             else "情况危急请立即拨打物业24小时值班电话。"
         )
+        follows = "接下来您发的消息会直接转给值班人员。" if handoff else ""
         dispatcher.utter_message(
             text=f"已为您紧急报修（{kind}），单号 {order.number}，值班人员已收到通知，"
-            "会马上处理，接下来您发的消息会直接转给值班人员。"
-            f"\n{call}\n{EMERGENCY_ADVICE[kind]}"
+            f"会马上处理，{follows}\n{call}\n{EMERGENCY_ADVICE[kind]}"
         )
+        link = f"\n{console_link(handoff.id)}" if handoff else ""
         alert_staff_from_thread(
-            f"【紧急报修】{kind}", f"{staff_summary(order, text)}\n{console_link(handoff.id)}"
+            f"【紧急报修】{kind}",
+            staff_summary(order, text) + link,
+            urgent=True,
+            dedupe_key=derived(key, "alert"),
         )
 
 
@@ -277,6 +298,7 @@ class ActionSubmitRepair(PropertyAction):
                 preferred_end=(
                     datetime.fromisoformat(window.get("end") or window["start"]) if window else None
                 ),
+                idempotency_key=self.key(tracker),
             )
         except NotBound as refused:
             dispatcher.utter_message(text=refused.message, buttons=BIND_BUTTON)
@@ -351,11 +373,12 @@ def described_order(order: RepairInfo) -> str:
 
 
 def staff_summary(order: RepairInfo, said: str) -> str:
+    """Robot markdown: what residents typed is escaped (`resident_text`)."""
     return "\n".join(
         [
             f"> 单号：{order.number}",
-            f"> 报修：{described_order(order)}",
-            f"> 住户：{order.resident_name or '未绑定住户'}",
-            f"> 住户原话：{said}",
+            f"> 报修：{resident_text(described_order(order))}",
+            f"> 住户：{resident_text(order.resident_name or '未绑定住户')}",
+            f"> 住户原话：{resident_text(said)}",
         ]
     )

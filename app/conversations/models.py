@@ -12,11 +12,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from integrations.property.models import Base, str_enum, utcnow
 
+# The staff WeCom group: the recipient (and channel) of staff alerts.
+STAFF_GROUP = "staff-group"
+
 
 class InboundStatus(enum.StrEnum):
     RECEIVED = "received"
     ANSWERED = "answered"
     FAILED = "failed"
+
+
+class Priority(enum.IntEnum):
+    """An outbound message's lane: urgent ones go out before any routine one waiting."""
+
+    URGENT = 0
+    ROUTINE = 1
 
 
 class OutboundStatus(enum.StrEnum):
@@ -56,6 +66,9 @@ class OutboundMessage(Base):
     recipient: Mapped[str] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(String(50), default="")
+    # Lower goes first (Priority); a retry of the work that queued it finds the row by its key.
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.ROUTINE, server_default="1")
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[OutboundStatus] = mapped_column(
         str_enum(OutboundStatus), default=OutboundStatus.PENDING, index=True
     )

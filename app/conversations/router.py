@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 PENDING = "pending"
+# Numbered choices wait this long for the next message (which alone may answer them).
 CHOICES_TTL_SECONDS = 30 * 60
+# How a choice is answered: its number as shown (1–99), nothing else ("01", "0002", "１").
+CHOICE_NUMBER = re.compile(r"[1-9][0-9]?")
 # Official Account menu keys (CLICK events) and the intent each stands for.
 MENU_INTENTS = {
     "REPAIR": "report_repair",
@@ -268,6 +272,7 @@ class Router:
         if incoming.event == "click":
             intent = MENU_INTENTS.get((incoming.event_key or "").upper())
             if intent is not None:
+                await self.offer_choices(conversation_id(incoming), [])  # a new request
                 return await self._ask_rasa(incoming, f"/{intent}")
         return []  # unsubscribe, VIEW and the rest need no answer
 
@@ -291,12 +296,18 @@ class Router:
         return f"收到您的{what}，已为您保存。需要报修或投诉的话，请告诉我具体情况。"
 
     async def _resolve_choice(self, incoming: Incoming) -> str:
-        """A bare digit answering numbered choices becomes the chosen button's payload."""
+        """A bare choice number answering the reply just before becomes the chosen button's
+        payload. Choices answer the next message only: whatever it says, they are gone
+        after it (a unit "1" or a phone's last digits "0002" typed later are just text)."""
         text = (incoming.text or "").strip()
-        if text.isdigit():
-            stored = await self.kv.get(f"choices:{conversation_id(incoming)}")
-            choices = json.loads(stored) if stored else []
-            if 1 <= int(text) <= len(choices):
+        key = f"choices:{conversation_id(incoming)}"
+        stored = await self.kv.get(key)
+        if stored is None:
+            return text
+        await self.kv.delete(key)
+        if CHOICE_NUMBER.fullmatch(text):
+            choices = json.loads(stored)
+            if int(text) <= len(choices):
                 return choices[int(text) - 1]
         return text
 

@@ -9,7 +9,7 @@ import structlog
 
 from app.conversations.handoff_state import HandoffState
 from app.conversations.outbox import Outbox
-from app.conversations.staff_alerts import StaffAlerts, console_link
+from app.conversations.staff_alerts import StaffAlerts, console_link, resident_text
 from integrations.property.interface import PropertySystem
 from integrations.wechat.messages import Incoming
 
@@ -39,7 +39,7 @@ async def hand_to_staff(
     await handoffs.opened(conversation, handoff.id)
     await StaffAlerts(outbox).send(
         f"【转人工】{REASON}",
-        f"> 会话：{handoff.id}\n> 住户消息：{words}\n{console_link(handoff.id)}",
+        f"> 会话：{handoff.id}\n> 住户消息：{resident_text(words)}\n{console_link(handoff.id)}",
     )
     await outbox.send(incoming.channel, incoming.sender, TO_RESIDENT, title="物业助手回复")
     log.error("message_handed_to_staff", handoff_id=handoff.id, channel=incoming.channel)

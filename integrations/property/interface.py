@@ -215,14 +215,61 @@ class AttachmentInfo:
     number: str | None
 
 
+class ReviewPending(PropertyError):
+    """The resident already has a binding request waiting for staff."""
+
+
+@dataclass(frozen=True)
+class BindingRequestInfo:
+    """A claim on a room for staff review (status pending, approved or rejected)."""
+
+    id: int
+    resident_openid: str | None
+    resident_name: str
+    name: str | None
+    house: str
+    role: str
+    verified_by: str | None
+    status: str
+    remark: str | None
+    reviewer: str | None
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ProofChoice:
+    """The proof a room is bound with ("phone_last4", "sms" or "review") and, for the
+    phone proofs, the registered phone as the resident may see it (138****0001)."""
+
+    proof: str
+    masked_phone: str = ""
+
+
 class Residents(Protocol):
     def by_openid(self, openid: str) -> ResidentInfo | None: ...
 
     def contacts(self, openid: str) -> ServiceContacts: ...
 
+    def proof_for(self, openid: str, *, building: str, unit: str, room: str) -> ProofChoice: ...
+
+    def send_bind_code(self, openid: str, *, building: str, unit: str, room: str) -> str: ...
+
     def bind(
-        self, openid: str, *, building: str, unit: str, room: str, phone_last4: str, role: str
-    ) -> House: ...
+        self,
+        openid: str,
+        *,
+        building: str,
+        unit: str,
+        room: str,
+        role: str,
+        phone_last4: str | None = None,
+        sms_code: str | None = None,
+    ) -> House | BindingRequestInfo: ...
+
+    def request_review(
+        self, openid: str, *, building: str, unit: str, room: str, role: str, name: str | None
+    ) -> BindingRequestInfo: ...
 
 
 class Bills(Protocol):
@@ -252,6 +299,7 @@ class Repairs(Protocol):
         emergency: bool = False,
         preferred_start: datetime | None = None,
         preferred_end: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> RepairInfo: ...
 
     def get(self, number: str, *, openid: str | None = None) -> RepairInfo: ...
@@ -260,9 +308,13 @@ class Repairs(Protocol):
 
     def list(self, *, status: str | None = None, limit: int = 100) -> list[RepairInfo]: ...
 
-    def urge(self, number: str, *, openid: str) -> RepairInfo: ...
+    def urge(
+        self, number: str, *, openid: str, idempotency_key: str | None = None
+    ) -> RepairInfo: ...
 
-    def cancel(self, number: str, *, openid: str) -> RepairInfo: ...
+    def cancel(
+        self, number: str, *, openid: str, idempotency_key: str | None = None
+    ) -> RepairInfo: ...
 
     def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> RepairInfo: ...
 
@@ -290,6 +342,7 @@ class Bookings(Protocol):
         ends_at: datetime | None = None,
         *,
         now: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> BookingInfo: ...
 
     def cancel(self, openid: str, booking_id: int) -> BookingInfo: ...
@@ -316,6 +369,12 @@ class Bookings(Protocol):
         self, *, ahead: timedelta, now: datetime | None = None
     ) -> list[BookingInfo]: ...
 
+    def due_reminders(
+        self, *, ahead: timedelta, now: datetime | None = None
+    ) -> list[BookingInfo]: ...
+
+    def mark_reminded(self, booking_id: int, *, now: datetime | None = None) -> None: ...
+
 
 class Complaints(Protocol):
     def create(
@@ -326,6 +385,7 @@ class Complaints(Protocol):
         description: str,
         location: str | None = None,
         anonymous: bool = False,
+        idempotency_key: str | None = None,
     ) -> ComplaintInfo: ...
 
     def get(self, number: str, *, openid: str | None = None) -> ComplaintInfo: ...
@@ -353,6 +413,7 @@ class Handoffs(Protocol):
         channel: str,
         reason: str,
         transcript: list[dict[str, str]] | None = None,
+        idempotency_key: str | None = None,
     ) -> HandoffInfo: ...
 
     def active_for(self, sender_id: str) -> HandoffInfo | None: ...

@@ -106,6 +106,20 @@ class StaffRole(enum.StrEnum):
     ADMIN = "admin"
 
 
+class BindingProof(enum.StrEnum):
+    """How a claimant shows a room is theirs (README, "House binding")."""
+
+    PHONE_LAST4 = "phone_last4"
+    SMS = "sms"
+    REVIEW = "review"
+
+
+class BindingRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Community(Base):
     __tablename__ = "community"
 
@@ -169,7 +183,9 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Unused since 0006 (failures are counted from bind_attempt); kept for old readers.
     bind_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Binding by any proof but review is refused until then (too many failures).
     bind_locked_until: Mapped[datetime | None]
 
     houses: Mapped[list[ResidentRoom]] = relationship(back_populates="resident")
@@ -188,6 +204,68 @@ class ResidentRoom(Base):
     bound_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     resident: Mapped[Resident] = relationship(back_populates="houses")
+    room: Mapped[Room] = relationship()
+
+
+class BindAttempt(Base):
+    """One try at proving a room (kept to count failures per room and per resident)."""
+
+    __tablename__ = "bind_attempt"
+    __table_args__ = (
+        Index("ix_bind_attempt_room_at", "room_id", "at"),
+        Index("ix_bind_attempt_resident_at", "resident_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    proof: Mapped[BindingProof] = mapped_column(str_enum(BindingProof))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BindSmsCode(Base):
+    """A code sent to a room's registered phone; only its salted hash is kept."""
+
+    __tablename__ = "bind_sms_code"
+    __table_args__ = (
+        Index("ix_bind_sms_code_resident_at", "resident_id", "created_at"),
+        Index("ix_bind_sms_code_room_at", "room_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    wrong_tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BindingRequest(Base):
+    """A claim on a room waiting for (or decided by) staff review."""
+
+    __tablename__ = "binding_request"
+    __table_args__ = (Index("ix_binding_request_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    role: Mapped[HouseRole] = mapped_column(str_enum(HouseRole))
+    name: Mapped[str | None] = mapped_column(String(50))
+    # What the claimant already proved before review (e.g. the phone's last four digits).
+    verified_by: Mapped[BindingProof | None] = mapped_column(str_enum(BindingProof))
+    status: Mapped[BindingRequestStatus] = mapped_column(
+        str_enum(BindingRequestStatus), default=BindingRequestStatus.PENDING
+    )
+    remark: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None]
+
+    resident: Mapped[Resident] = relationship()
     room: Mapped[Room] = relationship()
 
 
@@ -232,6 +310,8 @@ class RepairOrder(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What the request that made it said it was (an action's retry finds this row, not a new one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     room: Mapped[Room | None] = relationship()
     events: Mapped[list[RepairEvent]] = relationship(
@@ -249,6 +329,8 @@ class RepairEvent(Base):
     actor: Mapped[str] = mapped_column(String(50))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the request that made it said it was (an action's retry finds this row, not a new one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     order: Mapped[RepairOrder] = relationship(back_populates="events")
 
@@ -291,6 +373,8 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_by: Mapped[str | None] = mapped_column(String(50))
     reminded_at: Mapped[datetime | None]
+    # What the request that made it said it was (an action's retry finds this row, not a new one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     facility: Mapped[Facility] = relationship()
     slots: Mapped[list[BookingSlot]] = relationship(
@@ -335,6 +419,8 @@ class Complaint(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # What the request that made it said it was (an action's retry finds this row, not a new one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     resident: Mapped[Resident] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(viewonly=True)
@@ -357,6 +443,8 @@ class Handoff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # What the request that made it said it was (an action's retry finds this row, not a new one).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Announcement(Base):
@@ -379,6 +467,18 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole), default=StaffRole.STAFF)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffSession(Base):
+    """One signed-in token (its `jti`): checked on every request, revoked by signing out."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
 
 
 class Attachment(Base):

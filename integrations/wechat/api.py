@@ -11,6 +11,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -246,7 +247,8 @@ class GroupRobot:
 
     Sends are spread over slots of 60 / (per_minute - 1) seconds, one message per slot,
     reserved in the shared store, so all workers together stay within the limit for any
-    sliding minute.
+    sliding minute. `wait_turn` waits for this worker's next slot; `post_markdown` then
+    sends, so a caller can choose what to send once its turn has come.
     """
 
     def __init__(
@@ -256,12 +258,14 @@ class GroupRobot:
         webhook_url: str,
         per_minute: int = 20,
         clock: Any = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.http = http
         self.store = store
         self.webhook_url = webhook_url
         self.slot_seconds = 60 / max(1, per_minute - 1)
         self.clock = clock
+        self.sleep = sleep
 
     async def reserve_slot(self) -> float:
         slot = math.floor(self.clock() / self.slot_seconds)
@@ -269,11 +273,18 @@ class GroupRobot:
             slot += 1
         return slot * self.slot_seconds
 
-    async def send_markdown(self, content: str) -> None:
-        start = await self.reserve_slot()
-        delay = start - self.clock()
+    async def wait_turn(self) -> None:
+        """Reserve the next free slot and wait for it."""
+        delay = await self.reserve_slot() - self.clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
+
+    async def send_markdown(self, content: str) -> None:
+        await self.wait_turn()
+        await self.post_markdown(content)
+
+    async def post_markdown(self, content: str) -> None:
+        """Send now: only after `wait_turn`, or the rate limit is not kept."""
         response = await self.http.post(
             self.webhook_url,
             timeout=5,

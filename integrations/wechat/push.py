@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from integrations.wechat.api import GroupRobot, OfficialAccountAPI, WeComAppAPI
@@ -21,6 +21,14 @@ class PushChannel(Protocol):
     async def push(self, recipient: str, text: str, *, title: str) -> str:
         """Deliver `text`; returns how it went out (e.g. "custom", "template")."""
         ...
+
+
+@runtime_checkable
+class PacedChannel(PushChannel, Protocol):
+    """A rate-limited channel: `push` only once `wait_turn` has returned, one message a
+    turn (the outbox then sends whatever is most urgent when the turn comes)."""
+
+    async def wait_turn(self) -> None: ...
 
 
 class OfficialAccountPush:
@@ -72,6 +80,9 @@ class GroupRobotPush:
     def __init__(self, robot: GroupRobot) -> None:
         self.robot = robot
 
+    async def wait_turn(self) -> None:
+        await self.robot.wait_turn()
+
     async def push(self, recipient: str, text: str, *, title: str) -> str:
-        await self.robot.send_markdown(f"**{title}**\n{text}" if title else text)
+        await self.robot.post_markdown(f"**{title}**\n{text}" if title else text)
         return "group-robot"

@@ -36,6 +36,8 @@ async def test_a_booking_soon_is_reminded_once_by_whichever_worker_comes_first(
     ]
 
     sent = [await send_due_reminders(system, o, timedelta(hours=1), NOW) for o in outboxes]
+    for outbox in outboxes:
+        await outbox.drain()
 
     assert sent == [1, 0]
     [(recipient, text)] = channel.sent

@@ -166,7 +166,7 @@ def postgres_system() -> Iterator[LocalPropertySystem]:
         engine = make_engine(url, pool_size=60, max_overflow=0)
         migrate(engine)
         with session_factory(engine).begin() as session:
-            seed_demo(session, admin_password="x")
+            seed_demo(session, admin_password="seed-admin-password")
         yield LocalPropertySystem(engine)
         engine.dispose()
 

@@ -108,8 +108,9 @@ class FakeWeChat:
 
         @app.post("/cgi-bin/webhook/send")
         async def webhook(request: Request, key: str) -> JSONResponse:
+            body = json.loads(await request.body())  # not awaited under the lock
             with self.lock:
-                self.calls.append((request.url.path, json.loads(await request.body())))
+                self.calls.append((request.url.path, body))
             return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
         return app

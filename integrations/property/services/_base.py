@@ -1,14 +1,30 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from integrations.property.interface import House, NotBound, NotFound, ResidentInfo
 from integrations.property.models import Building, Resident, ResidentRoom, Room, Unit, utcnow
+
+T = TypeVar("T")
+
+
+def once(work: Callable[[], T], replay: Callable[[], T | None]) -> T:
+    """`work`, which records an idempotency key; when a concurrent call with the same key
+    won the race (the unique key refused this one), what that call made."""
+    try:
+        return work()
+    except IntegrityError:
+        made = replay()
+        if made is None:
+            raise
+        return made
 
 
 class Service:

@@ -26,7 +26,7 @@ from integrations.property.models import (
     utcnow,
 )
 from integrations.property.services import numbering
-from integrations.property.services._base import Service, require_bound
+from integrations.property.services._base import Service, once, require_bound
 from integrations.property.services.numbering import LOCAL_TZ
 
 ACTIVE = BookingStatus.ACTIVE
@@ -58,12 +58,44 @@ class BookingService(Service):
         ends_at: datetime | None = None,
         *,
         now: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> BookingInfo:
+        """A new booking; again with the same `idempotency_key`, the one the first made."""
+        return once(
+            lambda: self._book(openid, facility, starts_at, ends_at, now, idempotency_key),
+            lambda: self._replay(idempotency_key),
+        )
+
+    def _replay(self, key: str | None) -> BookingInfo | None:
+        if key is None:
+            return None
+        with self._tx() as session:
+            made = session.scalar(_keyed(key))
+            return _info(session, made) if made else None
+
+    def _book(
+        self,
+        openid: str,
+        facility: str,
+        starts_at: datetime,
+        ends_at: datetime | None,
+        now: datetime | None,
+        idempotency_key: str | None,
     ) -> BookingInfo:
         now = now or utcnow()
         with self._tx() as session:
+            if idempotency_key is not None:
+                made = session.scalar(_keyed(idempotency_key))
+                if made is not None:
+                    return _info(session, made)
             resident = _resident_locked(session, openid)
             place = _facility(session, facility)
-            booking = Booking(facility=place, resident_id=resident.id, created_at=now)
+            booking = Booking(
+                facility=place,
+                resident_id=resident.id,
+                created_at=now,
+                idempotency_key=idempotency_key,
+            )
             _place(session, booking, resident, starts_at, ends_at, now)
             return _info(session, booking)
 
@@ -147,6 +179,39 @@ class BookingService(Service):
                 if won:
                     claimed.append(_info(session, booking))
         return claimed
+
+    def due_reminders(self, *, ahead: timedelta, now: datetime | None = None) -> list[BookingInfo]:
+        """Bookings starting within `ahead` not reminded yet. The caller queues each
+        reminder (under a key of the booking's own) before `mark_reminded`, so a crash
+        in between leaves it due, and queueing it again finds it queued."""
+        now = now or utcnow()
+        with self._tx() as session:
+            due = session.scalars(
+                _active()
+                .where(
+                    Booking.reminded_at.is_(None),
+                    Booking.starts_at > now,
+                    Booking.starts_at <= now + ahead,
+                )
+                .order_by(Booking.starts_at, Booking.id)
+            ).all()
+            return [_info(session, booking) for booking in due]
+
+    def mark_reminded(self, booking_id: int, *, now: datetime | None = None) -> None:
+        with self._tx() as session:
+            session.execute(
+                update(Booking)
+                .where(Booking.id == booking_id, Booking.reminded_at.is_(None))
+                .values(reminded_at=now or utcnow())
+            )
+
+
+def _keyed(key: str) -> Select[tuple[Booking]]:
+    return (
+        select(Booking)
+        .where(Booking.idempotency_key == key)
+        .options(selectinload(Booking.facility))
+    )
 
 
 def _active() -> Select[tuple[Booking]]:

@@ -22,6 +22,7 @@ from integrations.property.services._base import (
     Service,
     house_of,
     load_resident,
+    once,
     require_resident,
     with_houses,
 )
@@ -59,8 +60,43 @@ class ComplaintService(Service):
         description: str,
         location: str | None = None,
         anonymous: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ComplaintInfo:
+        """A new complaint; again with the same `idempotency_key`, the one the first made."""
+        return once(
+            lambda: self._create(
+                openid,
+                complaint_type=complaint_type,
+                description=description,
+                location=location,
+                anonymous=anonymous,
+                idempotency_key=idempotency_key,
+            ),
+            lambda: self._replay(idempotency_key),
+        )
+
+    def _replay(self, key: str | None) -> ComplaintInfo | None:
+        if key is None:
+            return None
+        with self._tx() as session:
+            made = session.scalar(_query().where(Complaint.idempotency_key == key))
+            return _info(made) if made else None
+
+    def _create(
+        self,
+        openid: str,
+        *,
+        complaint_type: str,
+        description: str,
+        location: str | None,
+        anonymous: bool,
+        idempotency_key: str | None,
     ) -> ComplaintInfo:
         with self._tx() as session:
+            if idempotency_key is not None:
+                made = session.scalar(_query().where(Complaint.idempotency_key == idempotency_key))
+                if made is not None:
+                    return _info(made)
             resident = require_resident(session, openid)
             now = utcnow()
             complaint = Complaint(
@@ -73,6 +109,7 @@ class ComplaintService(Service):
                 status=S.OPEN,
                 sla_due_at=now + timedelta(hours=SLA_HOURS.get(complaint_type, DEFAULT_SLA_HOURS)),
                 created_at=now,
+                idempotency_key=idempotency_key,
             )
             session.add(complaint)
             session.flush()

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from integrations.property.interface import HandoffInfo, InvalidTransition, NotFound
 from integrations.property.models import Handoff, HandoffStatus, utcnow
-from integrations.property.services._base import Service
+from integrations.property.services._base import Service, once
 
 ACTIVE = (HandoffStatus.OPEN, HandoffStatus.CLAIMED)
 
@@ -18,10 +18,37 @@ class HandoffService(Service):
         channel: str,
         reason: str,
         transcript: list[dict[str, str]] | None = None,
+        idempotency_key: str | None = None,
     ) -> HandoffInfo:
         """Open a handoff with the conversation so far, or return the one this sender
-        already has."""
+        already has (or the one an earlier call with this `idempotency_key` opened)."""
+        return once(
+            lambda: self._open(sender_id, channel, reason, transcript, idempotency_key),
+            lambda: self._replay(idempotency_key),
+        )
+
+    def _replay(self, key: str | None) -> HandoffInfo | None:
+        if key is None:
+            return None
         with self._tx() as session:
+            made = session.scalar(select(Handoff).where(Handoff.idempotency_key == key))
+            return _info(made) if made else None
+
+    def _open(
+        self,
+        sender_id: str,
+        channel: str,
+        reason: str,
+        transcript: list[dict[str, str]] | None,
+        idempotency_key: str | None,
+    ) -> HandoffInfo:
+        with self._tx() as session:
+            if idempotency_key is not None:
+                made = session.scalar(
+                    select(Handoff).where(Handoff.idempotency_key == idempotency_key)
+                )
+                if made is not None:
+                    return _info(made)
             existing = session.scalar(
                 select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(ACTIVE))
             )
@@ -33,6 +60,7 @@ class HandoffService(Service):
                 reason=reason,
                 transcript=list(transcript or []),
                 created_at=utcnow(),
+                idempotency_key=idempotency_key,
             )
             session.add(handoff)
             session.flush()
@@ -82,6 +110,17 @@ class HandoffService(Service):
                     raise InvalidTransition(f"该会话已由 {handoff.claimed_by} 接手。")
                 raise InvalidTransition("该会话已结束。")
             session.refresh(handoff)
+            return _info(handoff)
+
+    def take_over(self, handoff_id: int, *, staff: str) -> HandoffInfo:
+        """An admin takes a conversation whoever holds it (app/staff/desk.py checks the role)."""
+        with self._tx() as session:
+            handoff = _load(session, handoff_id, for_update=True)
+            if handoff.status is HandoffStatus.CLOSED:
+                raise InvalidTransition("该会话已结束。")
+            handoff.status = HandoffStatus.CLAIMED
+            handoff.claimed_by = staff
+            handoff.claimed_at = utcnow()
             return _info(handoff)
 
     def close(self, handoff_id: int, *, staff: str) -> HandoffInfo:

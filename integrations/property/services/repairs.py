@@ -18,6 +18,7 @@ from integrations.property.services._base import (
     Service,
     ensure_resident,
     load_resident,
+    once,
     require_bound,
     require_resident,
     room_labels,
@@ -58,10 +59,52 @@ class RepairService(Service):
         emergency: bool = False,
         preferred_start: datetime | None = None,
         preferred_end: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> RepairInfo:
         """A new order. In-home repairs need a bound house; the common parts and
-        emergencies are taken from anyone (an emergency never waits for binding)."""
+        emergencies are taken from anyone (an emergency never waits for binding).
+        A call again with the same `idempotency_key` returns the order the first made."""
+        return once(
+            lambda: self._create(
+                openid,
+                item=item,
+                description=description,
+                location=location,
+                room_id=room_id,
+                public_area=public_area,
+                emergency=emergency,
+                preferred_start=preferred_start,
+                preferred_end=preferred_end,
+                idempotency_key=idempotency_key,
+            ),
+            lambda: self._replay(idempotency_key),
+        )
+
+    def _replay(self, key: str | None) -> RepairInfo | None:
+        if key is None:
+            return None
         with self._tx() as session:
+            order = _keyed(session, key)
+            return _info(session, order) if order else None
+
+    def _create(
+        self,
+        openid: str,
+        *,
+        item: str,
+        description: str,
+        location: str | None,
+        room_id: int | None,
+        public_area: bool,
+        emergency: bool,
+        preferred_start: datetime | None,
+        preferred_end: datetime | None,
+        idempotency_key: str | None,
+    ) -> RepairInfo:
+        with self._tx() as session:
+            made = _keyed(session, idempotency_key)
+            if made is not None:
+                return _info(session, made)
             if public_area or emergency:
                 resident = ensure_resident(session, openid)
             else:
@@ -86,6 +129,7 @@ class RepairService(Service):
                 preferred_start=preferred_start,
                 preferred_end=preferred_end,
                 created_at=utcnow(),
+                idempotency_key=idempotency_key,
             )
             session.add(order)
             session.flush()
@@ -121,10 +165,13 @@ class RepairService(Service):
                 query = query.where(RepairOrder.status.in_(OPEN_STATUSES))
             return [_info(session, order) for order in session.scalars(query)]
 
-    def urge(self, number: str, *, openid: str) -> RepairInfo:
-        """A resident's 催单: recorded on the order (staff see it), status unchanged."""
+    def urge(self, number: str, *, openid: str, idempotency_key: str | None = None) -> RepairInfo:
+        """A resident's 催单: recorded on the order (staff see it), status unchanged. Again
+        with the same `idempotency_key`: the order as that 催单 left it, nothing recorded."""
         with self._tx() as session:
             order = _own(session, number, openid, for_update=True)
+            if _event_keyed(session, idempotency_key):
+                return _info(session, order)
             if order.status not in OPEN_STATUSES:
                 raise InvalidTransition(
                     f"报修单 {order.number} {STATUS_LABELS[order.status]}，不需要催办。"
@@ -136,15 +183,21 @@ class RepairService(Service):
                 )
             order.events.append(
                 RepairEvent(
-                    kind="urged", status=order.status, actor=_name(session, order), note="住户催单"
+                    kind="urged",
+                    status=order.status,
+                    actor=_name(session, order),
+                    note="住户催单",
+                    idempotency_key=idempotency_key,
                 )
             )
             session.flush()
             return _info(session, order)
 
-    def cancel(self, number: str, *, openid: str) -> RepairInfo:
+    def cancel(self, number: str, *, openid: str, idempotency_key: str | None = None) -> RepairInfo:
         with self._tx() as session:
             order = _own(session, number, openid, for_update=True)
+            if _event_keyed(session, idempotency_key):
+                return _info(session, order)
             if order.status not in (S.SUBMITTED, S.ASSIGNED):
                 raise InvalidTransition(
                     f"报修单 {order.number} {STATUS_LABELS[order.status]}，不能取消了。"
@@ -156,6 +209,7 @@ class RepairService(Service):
                     status=S.CANCELLED,
                     actor=_name(session, order),
                     note="住户取消",
+                    idempotency_key=idempotency_key,
                 )
             )
             session.flush()
@@ -247,6 +301,24 @@ def _load(session: Session, number: str, *, for_update: bool = False) -> RepairO
     if order is None:
         raise NotFound(f"没有找到单号为 {number} 的报修。")
     return order
+
+
+def _keyed(session: Session, key: str | None) -> RepairOrder | None:
+    if key is None:
+        return None
+    return session.scalar(
+        select(RepairOrder)
+        .where(RepairOrder.idempotency_key == key)
+        .options(selectinload(RepairOrder.events))
+    )
+
+
+def _event_keyed(session: Session, key: str | None) -> bool:
+    if key is None:
+        return False
+    return (
+        session.scalar(select(RepairEvent.id).where(RepairEvent.idempotency_key == key)) is not None
+    )
 
 
 def _own(session: Session, number: str, openid: str, *, for_update: bool) -> RepairOrder:

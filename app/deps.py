@@ -13,7 +13,12 @@ from integrations.property.interface import PropertySystem
 
 @lru_cache
 def local_property_system() -> LocalPropertySystem:
-    return LocalPropertySystem.from_url(get_settings().database_url)
+    from app.staff.bindings import binding_policy  # it builds on this module
+
+    settings = get_settings()
+    system = LocalPropertySystem.from_url(settings.database_url)
+    system.residents.policy = binding_policy(settings)  # BINDING_PROOFS, the SMS sender
+    return system
 
 
 def property_system() -> PropertySystem:

@@ -316,7 +316,15 @@ class Repairs(Protocol):
         self, number: str, *, openid: str, idempotency_key: str | None = None
     ) -> RepairInfo: ...
 
-    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> RepairInfo: ...
+    def rate(
+        self,
+        number: str,
+        *,
+        openid: str,
+        score: int,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> RepairInfo: ...
 
     def awaiting_rating(self, openid: str) -> RepairInfo | None: ...
 
@@ -400,7 +408,15 @@ class Complaints(Protocol):
         self, number: str, status: str, *, actor: str, response: str | None = None
     ) -> ComplaintInfo: ...
 
-    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> ComplaintInfo: ...
+    def rate(
+        self,
+        number: str,
+        *,
+        openid: str,
+        score: int,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> ComplaintInfo: ...
 
     def awaiting_rating(self, openid: str) -> ComplaintInfo | None: ...
 

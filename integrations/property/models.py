@@ -417,6 +417,8 @@ class Complaint(Base):
     responded_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    # The idempotency key of the request that rated it (its retry finds this rating).
+    rating_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     # What the request that made it said it was (an action's retry finds this row, not a new one).

@@ -17,10 +17,10 @@ def test_the_migrations_build_exactly_the_models(engine: Engine) -> None:
 
 def test_seeding_twice_changes_nothing(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        assert seed_demo(session, admin_password="x") is True
+        assert seed_demo(session, admin_password="seed-admin-password") is True
     with Session(engine) as session, session.begin():
         counts = [session.scalar(select(func.count()).select_from(t)) for t in (Room, Bill)]
-        assert seed_demo(session, admin_password="x") is False
+        assert seed_demo(session, admin_password="seed-admin-password") is False
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Community)) == 1
         assert [session.scalar(select(func.count()).select_from(t)) for t in (Room, Bill)] == counts

@@ -4,7 +4,9 @@ SQLite and PostgreSQL, the SMS codes going to a local server speaking Tencent Cl
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -135,6 +137,24 @@ def test_many_accounts_guessing_one_room_lock_it_until_the_next_day(
     age_attempts(system, timedelta(days=1))
     system.residents.bind("o-owner-friend", **ROOM_202, phone_last4="0002", role="family")
     assert sorted(houses(system, "o-owner-friend")) == ["1栋1单元101", "2栋1单元202"]
+
+
+def test_guesses_arriving_together_count_one_after_another_against_the_room(
+    system: LocalPropertySystem,
+) -> None:
+    """Twenty accounts guess at the same moment: no more than the room's ten are checked."""
+    start = threading.Barrier(20)
+
+    def one_guess(account: int) -> str:
+        start.wait()
+        return guess(system, f"o-swarm-{account}", f"{1000 + account}", ROOM_202)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(one_guess, range(20)))
+
+    checked = sum(failures_recorded(system, f"o-swarm-{account}") for account in range(20))
+    assert checked == 10
+    assert sum("今天用手机号后四位验证失败的次数过多" in answer for answer in answers) >= 10
 
 
 def test_an_owner_claim_by_the_last_four_digits_waits_for_staff_review(

@@ -247,7 +247,9 @@ class ResidentService(Service):
         now = utcnow()
         with self._tx() as session:  # committed even when refused: failed attempts count
             resident = ensure_resident(session, openid)
-            target = _require_room(session, building, unit, room)
+            # The room's row is locked for the attempt, so guesses arriving together on many
+            # accounts are counted one after another against the room's daily limit.
+            target = _require_room(session, building, unit, room, lock=True)
             refusal = _lock_message(session, resident, target, proof, now)
             if refusal is None:
                 if proof is BindingProof.PHONE_LAST4:
@@ -374,8 +376,12 @@ def _role(role: str) -> HouseRole:
         raise PropertyError("请选择：业主、租户或家属。") from None
 
 
-def _require_room(session: Session, building: str, unit: str, room: str) -> Room:
+def _require_room(
+    session: Session, building: str, unit: str, room: str, *, lock: bool = False
+) -> Room:
     target = find_room(session, building, unit, room)
+    if target is not None and lock:
+        session.scalar(select(Room.id).where(Room.id == target.id).with_for_update())
     if target is None:
         raise PropertyError(f"没有找到{building}栋{unit}单元{room}，请核对楼栋、单元和房号。")
     return target

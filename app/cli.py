@@ -12,16 +12,22 @@ import secrets
 from app.settings import get_settings
 from integrations.property.db import make_engine, migrate, session_factory
 from integrations.property.seed import seed_demo
+from integrations.property.services.staff import password_problem
 
 
 def init_db(*, seed: bool) -> None:
     settings = get_settings()
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if seed and given is not None and (problem := password_problem("admin", given)):
+        raise SystemExit(
+            f"ADMIN_PASSWORD 不符合密码规则：{problem}"
+            "（至少10位，不能与用户名相同，不能是常见密码；不设置则自动生成）"
+        )
     engine = make_engine(settings.database_url)
     migrate(engine)
     if not seed:
         return
-    given = settings.admin_password.get_secret_value() if settings.admin_password else None
-    password = given or secrets.token_urlsafe(9)
+    password = given or secrets.token_urlsafe(12)
     with session_factory(engine).begin() as session:
         created = seed_demo(session, admin_password=password)
     if created and given is None:

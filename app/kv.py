@@ -28,6 +28,9 @@ class KeyValue(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    # A counter living ttl_seconds from its first count: (count, seconds left). Login throttle.
+    async def incr(self, key: str, ttl_seconds: float, amount: int = 1) -> tuple[int, float]: ...
+
     async def ping(self) -> None: ...
 
 
@@ -57,6 +60,15 @@ class RedisKV:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
+
+    async def incr(self, key: str, ttl_seconds: float, amount: int = 1) -> tuple[int, float]:
+        name = self._prefix + key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, nx=True, px=max(1, int(ttl_seconds * 1000)))
+            pipe.incrby(name, amount)
+            pipe.pttl(name)
+            _, count, left_ms = await pipe.execute()
+        return int(count), max(0, int(left_ms)) / 1000
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -95,6 +107,15 @@ class MemoryKV:
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
 
+    async def incr(self, key: str, ttl_seconds: float, amount: int = 1) -> tuple[int, float]:
+        async with self._lock:
+            if self._live(key) is None:
+                self._data[key] = ("0", time.monotonic() + ttl_seconds)
+            value, expires = self._data[key]
+            count = int(value) + amount
+            self._data[key] = (str(count), expires)
+            return count, max(0.0, expires - time.monotonic())
+
     async def ping(self) -> None:
         return None
 
@@ -126,6 +147,11 @@ class FallbackKV:
 
     async def delete(self, key: str) -> None:
         await self._call("delete", key)
+
+    async def incr(self, key: str, ttl_seconds: float, amount: int = 1) -> tuple[int, float]:
+        result = await self._call("incr", key, ttl_seconds, amount)
+        assert isinstance(result, tuple)
+        return result
 
     async def ping(self) -> None:
         await self._primary.ping()

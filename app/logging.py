@@ -9,11 +9,22 @@ from typing import Any
 
 import structlog
 
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_D = "0-9\uff10-\uff19"  # ASCII and full-width digits
+_SEP = "[ \\-\u3000\uff0d]?"  # a space or hyphen between the groups (half or full width)
+# A mainland mobile number however it is written: 13812345678, +86 138-1234-5678,
+# 8613812345678, 138 1234 5678, full-width digits. Not a part of a longer code or number
+# (BX2611210005, 2026112100012345) nor an amount (13812345678.00, ¥…).
+PHONE = re.compile(
+    rf"(?<![{_D}A-Za-z.\uff0e¥\uffe5])"
+    rf"(?P<prefix>[+\uff0b]?(?:86|\uff18\uff16){_SEP})?"
+    rf"(?P<head>[1\uff11][3-9\uff13-\uff19][{_D}])(?P<s1>{_SEP})"
+    rf"[{_D}]{{4}}(?P<s2>{_SEP})(?P<tail>[{_D}]{{4}})"
+    rf"(?![{_D}]|[.\uff0e][{_D}])"
+)
 
 
 def mask_phones(text: str) -> str:
-    return PHONE.sub(r"\1****\3", text)
+    return PHONE.sub(r"\g<prefix>\g<head>\g<s1>****\g<s2>\g<tail>", text)
 
 
 def _mask(value: Any) -> Any:

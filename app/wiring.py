@@ -151,7 +151,12 @@ class Wiring:
         router = Router(
             kv,
             message_log,
-            RasaClient(http, settings.rasa_url, settings.rasa_timeout_seconds),
+            RasaClient(
+                http,
+                settings.rasa_url,
+                settings.rasa_timeout_seconds,
+                _secret(settings.rasa_token),
+            ),
             system,
             handoffs,
             outbox,

@@ -62,7 +62,10 @@ def status_label(status: str, kind: str) -> str:
     return HANDOFF_LABELS.get(status, status)
 
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+HERE = Path(__file__).parent
+# What /console/static/ serves: the only stylesheet and script the console's CSP allows.
+STATIC = {name: HERE / "static" / name for name in ("console.css", "handoff.js")}
+templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(local=local, waited=waited, speaker=speaker, label=status_label)
 templates.env.globals.update(
     sla=sla,

@@ -10,23 +10,24 @@ from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 import anyio
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from app.console.views import templates
+from app.console.views import STATIC, templates
 from app.deps import local_property_system
-from app.routes.staff_api import sign_in_staff
 from app.settings import get_settings
 from app.staff import desk
 from app.staff.auth import (
     COOKIE,
     CROSS_SITE,
     Staff,
-    issue_token,
     same_origin,
+    sign_in,
+    sign_out,
     staff_of,
     token_lifetime,
 )
+from app.staff.throttle import LoginRefused
 from integrations.property.interface import PropertyError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -109,15 +110,23 @@ async def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
-    staff = await anyio.to_thread.run_sync(sign_in_staff, username, password)
-    if staff is None:
-        return page(
-            request, "login.html", None, 401, next=local_next(next), error="用户名或密码错误。"
+    try:
+        token = await sign_in(request, username, password)
+    except LoginRefused as refused:
+        response = page(
+            request,
+            "login.html",
+            None,
+            refused.status_code,
+            next=local_next(next),
+            error=refused.message,
         )
+        response.headers.update(refused.headers)
+        return response
     response = RedirectResponse(local_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
-        issue_token(staff),
+        token,
         max_age=int(token_lifetime().total_seconds()),
         httponly=True,
         samesite="strict",
@@ -128,9 +137,19 @@ async def login(
 
 @router.post("/logout")
 def logout(staff: ConsoleUser) -> Response:
+    """The session ends on the server too: a copy of the cookie is refused from now on."""
+    sign_out(staff)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    """The console's stylesheet and script (no inline code: the CSP allows only these)."""
+    if name not in STATIC:
+        raise HTTPException(status_code=404)
+    return FileResponse(STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
 # --- the queue and handoffs ----------------------------------------------------------
@@ -167,13 +186,20 @@ def handoff_page(request: Request, handoff_id: int, staff: ConsoleUser) -> Respo
 
 @router.post("/handoffs/{handoff_id}/claim")
 async def claim(request: Request, handoff_id: int, staff: ConsoleUser) -> Response:
-    system = local_property_system()
     return await attempt(
         f"{HOME}/handoffs/{handoff_id}",
         "已接手，住户接下来的消息会实时显示在这里。",
-        lambda: anyio.to_thread.run_sync(
-            lambda: system.handoffs.claim(handoff_id, staff=staff.display_name)
-        ),
+        lambda: desk.claim_handoff(staff, handoff_id),
+    )
+
+
+@router.post("/handoffs/{handoff_id}/take-over")
+async def take_over(request: Request, handoff_id: int, staff: ConsoleUser) -> Response:
+    """Admins only: the conversation a colleague holds becomes this admin's."""
+    return await attempt(
+        f"{HOME}/handoffs/{handoff_id}",
+        "已接管，之后由您回复住户。",
+        lambda: desk.claim_handoff(staff, handoff_id, take_over=True),
     )
 
 

@@ -12,14 +12,15 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from app.deps import local_property_system
 from app.staff import desk
-from app.staff.auth import Staff, StaffUser, issue_token
+from app.staff.auth import StaffUser, sign_in, sign_out
+from app.staff.throttle import LoginRefused
 from integrations.property.interface import (
     BookingInfo,
     ComplaintInfo,
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/api", tags=["staff"])
 
 # The live view reads the transcript this often: every worker sees every line, no broker.
 STREAM_POLL_SECONDS = 0.5
-REFUSALS = ((NotFound, 404), (InvalidTransition, 409))
+REFUSALS = ((NotFound, 404), (InvalidTransition, 409), (desk.Forbidden, 403))
 
 
 class Token(BaseModel):
@@ -62,19 +63,26 @@ class Cancellation(BaseModel):
     reason: str = "场地临时维护"
 
 
-def sign_in_staff(username: str, password: str) -> Staff | None:
-    user = local_property_system().staff.authenticate(username, password)
-    return None if user is None else Staff(user.username, user.display_name, user.role.value)
-
-
 @router.post("/auth/token", response_model=Token)
-def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    staff = sign_in_staff(form.username, form.password)
-    if staff is None:
-        raise HTTPException(
-            status_code=401, detail="用户名或密码错误。", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return Token(access_token=issue_token(staff))
+async def issue_staff_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request
+) -> Token:
+    """Throttled per username and per client address (429 with Retry-After)."""
+    try:
+        token = await sign_in(request, form.username, form.password)
+    except LoginRefused as refused:
+        headers = refused.headers
+        if refused.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        raise HTTPException(refused.status_code, refused.message, headers=headers) from None
+    return Token(access_token=token)
+
+
+@router.post("/auth/logout", status_code=204)
+def revoke_staff_token(staff: StaffUser) -> Response:
+    """The token (or console session) used for this call is refused from now on."""
+    sign_out(staff)
+    return Response(status_code=204)
 
 
 @router.get("/repairs")
@@ -186,9 +194,10 @@ async def stream_handoff(handoff_id: int, staff: StaffUser, after: int = 0) -> S
 
 
 @router.post("/handoffs/{handoff_id}/claim")
-def claim_handoff(handoff_id: int, staff: StaffUser) -> HandoffInfo:
-    """Exactly one of several staff claiming at once gets it; the others are told who."""
-    return local_property_system().handoffs.claim(handoff_id, staff=staff.display_name)
+async def claim_handoff(handoff_id: int, staff: StaffUser, take_over: bool = False) -> HandoffInfo:
+    """Exactly one of several staff claiming at once gets it; the others are told who
+    (409). `take_over=true` lets an admin take a conversation a colleague holds."""
+    return await desk.claim_handoff(staff, handoff_id, take_over=take_over)
 
 
 @router.post("/handoffs/{handoff_id}/reply")
@@ -207,7 +216,8 @@ async def close_handoff(handoff_id: int, staff: StaffUser, request: Request) -> 
 
 def refusal_response(request: Request, refused: Exception) -> JSONResponse:
     """A rule of the property system, said to staff as it is: 404 for what is not there,
-    409 for a step that cannot be taken now, 422 for anything else it refuses."""
+    409 for a step that cannot be taken now, 403 for one the role does not allow, 422 for
+    anything else it refuses."""
     assert isinstance(refused, PropertyError)
     status = next((code for kind, code in REFUSALS if isinstance(refused, kind)), 422)
     return JSONResponse({"detail": refused.message}, status_code=status)

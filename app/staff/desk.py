@@ -20,11 +20,17 @@ from integrations.property.interface import (
     ComplaintInfo,
     HandoffInfo,
     InvalidTransition,
+    PropertyError,
     RepairInfo,
 )
 from integrations.property.services.numbering import moment_label
 
 log = structlog.get_logger(__name__)
+
+
+class Forbidden(PropertyError):
+    """A step this staff member's role does not allow (403)."""
+
 
 BOT_RESUMES = "本次人工服务已结束，感谢您的耐心。之后的问题物业助手继续为您解答。"
 RATE_PLEASE = "请回复1-5分为本次服务打分，也欢迎说说您的意见。"
@@ -127,9 +133,40 @@ async def active_handoff(handoff_id: int) -> HandoffInfo:
     return handoff
 
 
+async def claim_handoff(staff: Staff, handoff_id: int, *, take_over: bool = False) -> HandoffInfo:
+    """Claim a waiting conversation; an admin may take over one a colleague holds."""
+    system = local_property_system()
+    if not take_over:
+        return await anyio.to_thread.run_sync(
+            lambda: system.handoffs.claim(handoff_id, staff=staff.display_name)
+        )
+    if not staff.is_admin:
+        raise Forbidden("只有管理员可以接管同事的会话。")
+    before = await active_handoff(handoff_id)
+    taken = await anyio.to_thread.run_sync(
+        lambda: system.handoffs.take_over(handoff_id, staff=staff.display_name)
+    )
+    log.info(
+        "handoff_taken_over", handoff_id=handoff_id, staff=staff.username, had=before.claimed_by
+    )
+    return taken
+
+
+async def held_by_me(staff: Staff, handoff_id: int) -> HandoffInfo:
+    """The conversation, claimed for this staff member: a waiting one is claimed now (one
+    voice per resident); one a colleague holds is refused, naming them."""
+    handoff = await active_handoff(handoff_id)
+    if handoff.status == "open":
+        return await claim_handoff(staff, handoff_id)
+    if handoff.claimed_by != staff.display_name:
+        hint = "如需接手，请先点击“接管会话”。" if staff.is_admin else "只有接手人可以回复。"
+        raise InvalidTransition(f"该会话已由 {handoff.claimed_by} 接手，{hint}")
+    return handoff
+
+
 async def reply_in_handoff(wiring: Wiring, staff: Staff, handoff_id: int, text: str) -> HandoffInfo:
     system = local_property_system()
-    handoff = await active_handoff(handoff_id)
+    handoff = await held_by_me(staff, handoff_id)
     await tell(wiring, handoff.sender_id, text, title="客服回复")
     return await anyio.to_thread.run_sync(
         lambda: system.handoffs.append(handoff_id, speaker=staff.display_name, text=text)
@@ -139,7 +176,12 @@ async def reply_in_handoff(wiring: Wiring, staff: Staff, handoff_id: int, text: 
 async def close_handoff(wiring: Wiring, staff: Staff, handoff_id: int) -> HandoffInfo:
     """The person is done: the bot answers this resident again, and says so."""
     system = local_property_system()
-    await active_handoff(handoff_id)
+    handoff = await active_handoff(handoff_id)
+    theirs = handoff.status == "claimed" and handoff.claimed_by != staff.display_name
+    if theirs and not staff.is_admin:
+        raise InvalidTransition(
+            f"该会话已由 {handoff.claimed_by} 接手，只有接手人或管理员可以结束。"
+        )
     closed = await anyio.to_thread.run_sync(
         lambda: system.handoffs.close(handoff_id, staff=staff.display_name)
     )

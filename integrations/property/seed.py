@@ -36,7 +36,7 @@ from integrations.property.models import (
     Unit,
 )
 from integrations.property.services.numbering import LOCAL_TZ, assign, placeholder
-from integrations.property.services.staff import hasher
+from integrations.property.services.staff import check_password, hasher
 
 COMMUNITY = "幸福家园"
 BUILDINGS, UNITS, FLOORS, ROOMS_PER_FLOOR = 3, 2, 6, 2
@@ -84,9 +84,11 @@ PARKING_FEE = Decimal("300.00")
 
 
 def seed_demo(session: Session, *, today: date | None = None, admin_password: str) -> bool:
-    """Create the demo community unless it exists; True when it was created."""
+    """Create the demo community unless it exists; True when it was created. The admin's
+    password must pass the password rules (PropertyError says why not)."""
     if session.scalar(select(Community).where(Community.name == COMMUNITY)) is not None:
         return False
+    check_password("admin", admin_password)
     today = today or datetime.now(LOCAL_TZ).date()
     now = datetime.now(UTC)
     community = Community(

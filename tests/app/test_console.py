@@ -119,7 +119,7 @@ def test_staff_accounts_are_for_admins_only(client: TestClient) -> None:
         "/console/staff",
         data={"username": "xiaozhao", "display_name": "小赵", "password": "123", "role": "staff"},
     )
-    assert "密码至少8位。" in short.text
+    assert "密码至少10位。" in short.text
 
     client.cookies.clear()
     sign_in(client, "xiaoli", "li-password-1")

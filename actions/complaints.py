@@ -7,20 +7,24 @@ import re
 from datetime import datetime
 from typing import Any
 
+import structlog
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import OperationalError
 
-from actions.base import BIND_BUTTON, PropertyAction, derived, latest_entity
+from actions.base import BIND_BUTTON, PropertyAction, derived, latest_entity, may_retry
 from actions.handoffs import escalate
 from actions.repairs import houses_of, intent_of
 from app.conversations.staff_alerts import alert_staff_from_thread, resident_text
 from app.settings import get_settings
-from integrations.property.interface import ComplaintInfo, PropertySystem
+from integrations.property.interface import ComplaintInfo, PropertyError, PropertySystem
 from integrations.property.models import ComplaintStatus
 from integrations.property.services.complaints import STATUS_LABELS, URGENT_TYPES
 from integrations.property.services.numbering import LOCAL_TZ, moment_label
+
+log = structlog.get_logger(__name__)
 
 FORM_SLOTS = (
     "complaint_type",
@@ -43,6 +47,11 @@ TYPES = (
     "其他",
 )
 OTHER = "其他"
+UNFILED = "抱歉，系统暂时无法登记您的投诉，请稍后再试，或拨打物业服务电话。"
+URGENT_UNFILED = (
+    "系统暂时无法登记，这类问题涉及安全，请立即拨打物业24小时值班电话；有人员危险请拨打119或110。"
+)
+URGENT_ALERTED = "这类问题涉及安全，已通知值班工作人员；情况紧急请直接拨打物业24小时值班电话。"
 NO_PLACE = "未说明"
 # Intents an answer to the form's questions comes with; another request (a bill question)
 # is answered and the form asks again.
@@ -210,14 +219,24 @@ class ActionSubmitComplaint(PropertyAction):
             return cleared
         kind, location, description, anonymous = (tracker.get_slot(s) for s in FORM_SLOTS)
         key = self.key(tracker)
-        complaint = system.complaints.create(
-            tracker.sender_id,
-            complaint_type=kind,
-            location=None if location == NO_PLACE else location,
-            description=description,
-            anonymous=anonymous == "yes",
-            idempotency_key=key,
-        )
+        urgent = kind in URGENT_TYPES
+        try:
+            complaint = system.complaints.create(
+                tracker.sender_id,
+                complaint_type=kind,
+                location=None if location == NO_PLACE else location,
+                description=description,
+                anonymous=anonymous == "yes",
+                idempotency_key=key,
+            )
+        except PropertyError:
+            raise  # not bound and the like: said as it is
+        except Exception as error:
+            if isinstance(error, OperationalError) and may_retry():
+                raise
+            log.exception("complaint_not_filed", conversation_id=tracker.sender_id, kind=kind)
+            dispatcher.utter_message(text=URGENT_UNFILED if urgent else UNFILED)
+            return []
         where = f"，{complaint.location}" if complaint.location else ""
         lines = [
             f"已为您登记投诉，编号 {complaint.number}（{kind}{where}）。",
@@ -237,7 +256,10 @@ class ActionSubmitComplaint(PropertyAction):
                 console_complaint_link(complaint.number),
             ]
         )
-        if kind in URGENT_TYPES:
+        if not urgent:
+            alert_staff_from_thread(f"【新投诉】{kind}", summary, dedupe_key=derived(key, "alert"))
+            return cleared
+        try:
             escalate(
                 dispatcher,
                 tracker,
@@ -248,8 +270,15 @@ class ActionSubmitComplaint(PropertyAction):
                 key=key,
                 urgent=True,
             )
-        else:
-            alert_staff_from_thread(f"【新投诉】{kind}", summary, dedupe_key=derived(key, "alert"))
+        except Exception as error:  # filed: the resident keeps its number, staff still hear
+            if isinstance(error, OperationalError) and may_retry():
+                raise
+            log.exception("complaint_not_handed_over", conversation_id=tracker.sender_id)
+            # The handoff's alert if it was queued (same key), else this one, once.
+            alert_staff_from_thread(
+                f"【紧急投诉】{kind}", summary, urgent=True, dedupe_key=derived(key, "alert")
+            )
+            dispatcher.utter_message(text=URGENT_ALERTED)
         return cleared
 
 

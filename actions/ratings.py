@@ -11,7 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import PropertyAction
+from actions.base import PropertyAction, derived
 from actions.complaints import NUMBER as COMPLAINT_NUMBER
 from actions.repair_followup import quoted_number
 from actions.repairs import staff_summary
@@ -146,9 +146,12 @@ class ActionRateRepair(PropertyAction):
         cleared = clear_rating()
         number = tracker.get_slot("repair_number")
         stars = "★" * score + "☆" * (5 - score)
+        # A retry of this turn after a reconnect finds the rating (and its alert) it made;
+        # a rating in a later turn has another key and finds the order already rated.
+        key = self.key(tracker)
         if number.startswith(COMPLAINT_PREFIX):
             complaint = system.complaints.rate(
-                number, openid=tracker.sender_id, score=score, comment=comment
+                number, openid=tracker.sender_id, score=score, comment=comment, idempotency_key=key
             )
             summary = "\n".join(
                 [
@@ -160,12 +163,14 @@ class ActionRateRepair(PropertyAction):
             thanks = "您的意见我们会认真改进。"
         else:
             order = system.repairs.rate(
-                number, openid=tracker.sender_id, score=score, comment=comment
+                number, openid=tracker.sender_id, score=score, comment=comment, idempotency_key=key
             )
             summary = staff_summary(order, comment or "（未留言）")
             thanks = "您的意见我们会转达给维修师傅。"
         if score <= LOW_SCORE:
-            alert_staff_from_thread(f"【低分评价】{score}分，请回访", summary)
+            alert_staff_from_thread(
+                f"【低分评价】{score}分，请回访", summary, dedupe_key=derived(key, "alert")
+            )
             reply = f"收到您的评价（{stars}）。很抱歉这次没让您满意，客服主管会尽快联系您了解情况。"
         else:
             reply = f"感谢您的评价（{stars}）！{thanks}"

@@ -26,7 +26,8 @@ from sqlalchemy.exc import OperationalError
 
 import actions.base
 import app.conversations.log as log_module
-from actions.complaints import ActionSubmitComplaint
+from actions.complaints import URGENT_ALERTED, ActionSubmitComplaint
+from actions.ratings import ActionRateRepair
 from actions.repairs import ActionStartRepair
 from app.conversations.handoff_state import HandoffState
 from app.conversations.handoff_state import install as install_handoff_state
@@ -41,7 +42,7 @@ from app.conversations.staff_alerts import install as install_staff_alerts
 from app.kv import RedisKV
 from integrations.property import LocalPropertySystem
 from integrations.property.db import session_factory
-from integrations.property.models import Complaint, Handoff, RepairOrder
+from integrations.property.models import Complaint, Handoff, RepairEvent, RepairOrder
 from integrations.property.services.numbering import LOCAL_TZ
 from integrations.wechat.api import GroupRobot, OfficialAccountAPI, TokenAPI
 from integrations.wechat.messages import Incoming
@@ -313,6 +314,173 @@ async def test_an_urgent_complaint_retried_after_a_lost_connection_is_filed_once
     assert count(system, Handoff, Handoff.reason == "紧急投诉：安全") == 1
     [alert] = robot_alerts(fake)
     assert "【转人工】紧急投诉：安全" in alert
+
+
+def fail_after_once(
+    monkeypatch: pytest.MonkeyPatch, target: Any, name: str, error: Exception
+) -> None:
+    """The real method, except that its first call raises `error` after it has committed
+    (the connection was lost before the database's answer came back)."""
+    real = getattr(target, name)
+    calls: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        made = real(*args, **kwargs)
+        if len(calls) == 1:
+            raise error
+        return made
+
+    monkeypatch.setattr(target, name, flaky)
+
+
+def down(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> None:
+    """The method's database stays unreachable through every attempt after a reconnect."""
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise lost_connection()
+
+    monkeypatch.setattr(target, name, lost)
+    monkeypatch.setattr(actions.base, "RECONNECT_DELAYS", (0.0, 0.0))
+
+
+def completed_repair(system: LocalPropertySystem, openid: str) -> str:
+    number = system.repairs.create(openid, item="马桶", description="马桶堵了").number
+    system.repairs.transition(number, "in_progress", actor="老赵")
+    system.repairs.transition(number, "completed", actor="老赵")
+    return number
+
+
+def closed_complaint(system: LocalPropertySystem, openid: str) -> str:
+    number = system.complaints.create(
+        openid, complaint_type="卫生", description="垃圾桶满了没人倒"
+    ).number
+    system.complaints.transition(number, "closed", actor="小王", response="已清运")
+    return number
+
+
+def rating(number: str, score: str, comment: str = "") -> dict[str, Any]:
+    return {"repair_number": number, "repair_score": score, "repair_comment": comment}
+
+
+@pytest.mark.parametrize("what", ["repairs", "complaints"])
+async def test_a_low_rating_retried_after_a_lost_connection_is_made_and_alerted_once(
+    system: LocalPropertySystem,
+    staff_group: Outbox,
+    fake: FakeWeChat,
+    monkeypatch: pytest.MonkeyPatch,
+    what: str,
+) -> None:
+    openid = "demo-resident-1"
+    number = (completed_repair if what == "repairs" else closed_complaint)(system, openid)
+    fail_after_once(monkeypatch, getattr(system, what), "rate", lost_connection())
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionRateRepair().run(
+        dispatcher, turn(openid, "师傅态度很差", rating(number, "1", "师傅态度很差")), {}
+    )
+    await staff_group.drain()
+
+    [reply] = dispatcher.messages
+    assert reply["text"] == (
+        "收到您的评价（★☆☆☆☆）。很抱歉这次没让您满意，客服主管会尽快联系您了解情况。"
+    )
+    assert {"event": "slot", "name": "repair_score", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+    model = RepairOrder if what == "repairs" else Complaint
+    with session_factory(system.engine)() as session:
+        rated = session.scalar(select(model).where(model.number == number))
+        assert rated is not None
+        assert (rated.rating, rated.rating_comment) == (1, "师傅态度很差")
+    if what == "repairs":
+        assert count(system, RepairEvent, RepairEvent.kind == "rated") == 1
+    [alert] = robot_alerts(fake)
+    assert "【低分评价】1分，请回访" in alert and number in alert
+    assert count(system, OutboundMessage, OutboundMessage.recipient == STAFF_GROUP) == 1
+
+
+@pytest.mark.parametrize("what", ["repairs", "complaints"])
+async def test_a_second_rating_in_a_later_turn_is_told_it_is_rated_already(
+    system: LocalPropertySystem, staff_group: Outbox, fake: FakeWeChat, what: str
+) -> None:
+    openid = "demo-resident-1"
+    number = (completed_repair if what == "repairs" else closed_complaint)(system, openid)
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+
+    await ActionRateRepair().run(first, turn(openid, "1分", rating(number, "1")), {})
+    await ActionRateRepair().run(second, turn(openid, "2分", rating(number, "2")), {})
+    await staff_group.drain()
+
+    assert first.messages[0]["text"].startswith("收到您的评价（★☆☆☆☆）")
+    [again] = second.messages
+    assert again["text"].endswith("已经评价过了，谢谢您！")
+    model = RepairOrder if what == "repairs" else Complaint
+    with session_factory(system.engine)() as session:
+        assert session.scalar(select(model.rating).where(model.number == number)) == 1
+    assert len(robot_alerts(fake)) == 1
+
+
+@pytest.mark.parametrize("lost_at", ["handoffs.open", "residents.contacts"])
+async def test_an_urgent_complaint_filed_while_the_database_stays_down_keeps_its_number(
+    system: LocalPropertySystem,
+    staff_group: Outbox,
+    fake: FakeWeChat,
+    monkeypatch: pytest.MonkeyPatch,
+    lost_at: str,
+) -> None:
+    service, method = lost_at.split(".")
+    down(monkeypatch, getattr(system, service), method)
+    slots = {
+        "complaint_type": "消防通道",
+        "complaint_location": "3栋楼下",
+        "complaint_description": "消防通道被私家车堵死了",
+        "complaint_anonymous": "no",
+    }
+    dispatcher = CollectingDispatcher()
+
+    await ActionSubmitComplaint().run(dispatcher, turn("demo-resident-2", "不用", slots), {})
+    await staff_group.drain()
+
+    texts = [m["text"] for m in dispatcher.messages]
+    assert texts[0].startswith("已为您登记投诉，编号 TS")
+    assert texts[-1] == URGENT_ALERTED
+    assert not any("系统暂时" in t or "抱歉，系统" in t for t in texts)
+    with session_factory(system.engine)() as session:
+        [number] = session.scalars(
+            select(Complaint.number).where(Complaint.description == slots["complaint_description"])
+        ).all()
+    assert number in texts[0]
+    [alert] = robot_alerts(fake)
+    assert "紧急投诉" in alert and number in alert
+
+
+@pytest.mark.parametrize("kind", ["卫生", "安全"])
+async def test_a_complaint_the_database_never_took_is_said_not_filed(
+    system: LocalPropertySystem,
+    staff_group: Outbox,
+    fake: FakeWeChat,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    down(monkeypatch, system.complaints, "create")
+    slots = {
+        "complaint_type": kind,
+        "complaint_location": "2栋",
+        "complaint_description": "楼道里一直没人打扫",
+        "complaint_anonymous": "no",
+    }
+    dispatcher = CollectingDispatcher()
+
+    await ActionSubmitComplaint().run(dispatcher, turn("demo-resident-2", "不用", slots), {})
+    await staff_group.drain()
+
+    [reply] = dispatcher.messages
+    assert reply["text"].startswith(
+        "系统暂时无法登记，这类问题涉及安全" if kind == "安全" else "抱歉，系统暂时无法登记您的投诉"
+    )
+    assert count(system, Complaint, Complaint.description == slots["complaint_description"]) == 0
+    assert robot_alerts(fake) == []
 
 
 # --- 9. staff alerts: each sent once, emergencies first, never given up ---------------------

@@ -166,18 +166,44 @@ class ComplaintService(Service):
                 complaint.responded_at = complaint.responded_at or complaint.closed_at
             return _info(complaint)
 
-    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> ComplaintInfo:
+    def rate(
+        self,
+        number: str,
+        *,
+        openid: str,
+        score: int,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> ComplaintInfo:
+        """The resident's rating of a closed complaint. Again with the same `idempotency_key`:
+        the complaint as that rating left it (a later rating still finds it rated)."""
         if not 1 <= score <= 5:
             raise PropertyError("请打1到5分。")
+        return once(
+            lambda: self._rate(number, openid, score, comment, idempotency_key),
+            lambda: self._rated(number, openid, idempotency_key),
+        )
+
+    def _rated(self, number: str, openid: str, key: str | None) -> ComplaintInfo | None:
+        if key is None:
+            return None
         with self._tx() as session:
-            complaint = _load(session, number, for_update=True)
-            if complaint.resident_id != require_resident(session, openid).id:
-                raise NotFound(f"没有找到编号为 {number} 的投诉。")
+            complaint = _own(session, number, openid, for_update=False)
+            return _info(complaint) if complaint.rating_key == key else None
+
+    def _rate(
+        self, number: str, openid: str, score: int, comment: str, key: str | None
+    ) -> ComplaintInfo:
+        with self._tx() as session:
+            complaint = _own(session, number, openid, for_update=True)
+            if key is not None and complaint.rating_key == key:
+                return _info(complaint)
             if complaint.status is not S.CLOSED:
                 raise InvalidTransition(f"投诉 {complaint.number} 还在处理中，办结后再来评价吧。")
             if complaint.rating is not None:
                 raise InvalidTransition(f"投诉 {complaint.number} 已经评价过了，谢谢您！")
             complaint.rating, complaint.rating_comment = score, comment or None
+            complaint.rating_key = key
             return _info(complaint)
 
     def awaiting_rating(self, openid: str) -> ComplaintInfo | None:
@@ -211,6 +237,14 @@ def _load(session: Session, number: str, *, for_update: bool = False) -> Complai
     query = _query().where(Complaint.number == number.upper())
     complaint = session.scalar(query.with_for_update(of=Complaint) if for_update else query)
     if complaint is None:
+        raise NotFound(f"没有找到编号为 {number} 的投诉。")
+    return complaint
+
+
+def _own(session: Session, number: str, openid: str, *, for_update: bool) -> Complaint:
+    """The complaint, only if it is this resident's (a stranger learns nothing about it)."""
+    complaint = _load(session, number, for_update=for_update)
+    if complaint.resident_id != require_resident(session, openid).id:
         raise NotFound(f"没有找到编号为 {number} 的投诉。")
     return complaint
 

@@ -215,11 +215,38 @@ class RepairService(Service):
             session.flush()
             return _info(session, order)
 
-    def rate(self, number: str, *, openid: str, score: int, comment: str = "") -> RepairInfo:
+    def rate(
+        self,
+        number: str,
+        *,
+        openid: str,
+        score: int,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> RepairInfo:
+        """The resident's rating of a completed order. Again with the same `idempotency_key`:
+        the order as that rating left it (a later rating still finds it rated)."""
         if not 1 <= score <= 5:
             raise PropertyError("请打1到5分。")
+        return once(
+            lambda: self._rate(number, openid, score, comment, idempotency_key),
+            lambda: self._rated(number, openid, idempotency_key),
+        )
+
+    def _rated(self, number: str, openid: str, key: str | None) -> RepairInfo | None:
+        if key is None:
+            return None
+        with self._tx() as session:
+            order = _own(session, number, openid, for_update=False)
+            return _info(session, order) if _event_keyed(session, key) else None
+
+    def _rate(
+        self, number: str, openid: str, score: int, comment: str, key: str | None
+    ) -> RepairInfo:
         with self._tx() as session:
             order = _own(session, number, openid, for_update=True)
+            if _event_keyed(session, key):
+                return _info(session, order)
             if order.status is not S.COMPLETED:
                 raise InvalidTransition(f"报修单 {order.number} 还没有完成，完成后再来评价吧。")
             if order.rating is not None:
@@ -231,6 +258,7 @@ class RepairService(Service):
                     status=order.status,
                     actor=_name(session, order),
                     note=f"{score}分 {comment}".strip(),
+                    idempotency_key=key,
                 )
             )
             session.flush()

@@ -1,7 +1,7 @@
 """staff sessions: a row per signed-in token, checked on each request, revoked at sign-out
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-22 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import integrations.property.types
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

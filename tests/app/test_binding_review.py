@@ -3,8 +3,6 @@ through the outbox (pushes go to a local server speaking WeChat's protocol)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -12,42 +10,12 @@ from sqlalchemy.orm import Session
 
 from app.conversations.models import OutboundMessage
 from integrations.property import LocalPropertySystem
+from tests.app.test_staff_api import client, fake, sign_in
 from tests.conftest import ADMIN_PASSWORD
-from tests.wechat.fake_server import FakeWeChat, running_fake_wechat
+
+__all__ = ["client", "fake"]  # the staff API's fixtures: an app whose pushes reach a fake WeChat
 
 ROOM_202 = {"building": "2", "unit": "1", "room": "202"}
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeWeChat]:
-    with running_fake_wechat() as server:
-        yield server
-
-
-@pytest.fixture
-def client(
-    make_client: Callable[..., TestClient],
-    database_url: str,
-    system: LocalPropertySystem,
-    fake: FakeWeChat,
-) -> Iterator[TestClient]:
-    built = make_client(
-        database_url=database_url,
-        wechat_app_id="wx-binding-test",
-        wechat_app_secret="s",
-        wechat_api_base=fake.url,
-        wechat_notice_template_id="TPL-NOTICE",
-    )
-    with built:
-        yield built
-
-
-def sign_in(client: TestClient) -> dict[str, str]:
-    response = client.post(
-        "/api/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def told(system: LocalPropertySystem, openid: str) -> list[str]:

@@ -17,7 +17,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -48,6 +47,7 @@ from integrations.wechat.api import GroupRobot, OfficialAccountAPI, TokenAPI
 from integrations.wechat.messages import Incoming
 from integrations.wechat.push import GroupRobotPush, OfficialAccountPush
 from scripts.stack import free_port
+from tests.local_server import serving
 from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat, running_fake_wechat
 
 
@@ -102,19 +102,8 @@ class RasaStandIn:
 @contextmanager
 def running_rasa_stand_in() -> Iterator[RasaStandIn]:
     rasa = RasaStandIn()
-    server = uvicorn.Server(
-        uvicorn.Config(rasa.app(), host="127.0.0.1", port=rasa.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    with serving(rasa.app(), rasa.port):
         yield rasa
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from integrations.sms.aliyun import rpc_signature
 from integrations.sms.tencent import tc3_signature
 from scripts.stack import free_port
+from tests.local_server import serving
 
 TENCENT_SECRET_ID = "AKIDfakeTencentSecretId0001"
 TENCENT_SECRET_KEY = "fake-tencent-secret-key-0123456789"
@@ -223,19 +223,8 @@ def _aliyun(code: str, message: str, status: int = 200, biz_id: str | None = Non
 
 @contextmanager
 def running(fake: FakeSms) -> Iterator[FakeSms]:
-    server = uvicorn.Server(
-        uvicorn.Config(fake.app(), host="127.0.0.1", port=fake.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    with serving(fake.app(), fake.port):
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 def tencent_settings(fake: FakeSms) -> dict[str, str]:

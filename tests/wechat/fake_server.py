@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from scripts.stack import free_port
+from tests.local_server import serving
 
 # Where pushes land: a customer-service message to a resident; the staff group robot.
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -119,16 +119,5 @@ class FakeWeChat:
 @contextmanager
 def running_fake_wechat() -> Iterator[FakeWeChat]:
     fake = FakeWeChat()
-    server = uvicorn.Server(
-        uvicorn.Config(fake.app(), host="127.0.0.1", port=fake.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
+    with serving(fake.app(), fake.port):
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)

@@ -146,18 +146,20 @@ def banner(stack: Stack) -> str:
         password = f"密码见 / password in {password_file} (0600)"
     else:
         password = "密码未知 / password unknown: the database was seeded elsewhere"
+    token_file = settings.var_dir / SECRET_FILES["RASA_TOKEN"]
     return "\n".join(
         [
             "",
             f"{READY_BANNER} / 物业助手 is running",
             f"  应用 App          {stack.app_url}   (API docs {stack.app_url}/docs)",
             f"  健康检查 Health    {stack.app_url}/healthz",
-            f"  Rasa              {stack.rasa_url}   (REST channel /webhooks/rest/webhook)",
+            f"  Rasa (private)    {stack.rasa_url}   (REST channel /webhooks/rest/webhook?token=…)",
+            f"  动作接口 Actions   {stack.action_url}   (Rasa only)",
             f"  管理员 Staff admin  admin / {password}",
             f"  进程 Processes     app ×{settings.app_workers}, Rasa ×{settings.rasa_workers}"
             + (", tracker store PostgreSQL" if settings.rasa_tracker_store_url else ""),
             "  试一试 Try:",
-            f"    curl -s {stack.rasa_url}/webhooks/rest/webhook \\",
+            f'    curl -s "{stack.rasa_url}/webhooks/rest/webhook?token=$(cat {token_file})" \\',
             '      -d \'{"sender": "demo-resident-1", "message": "我家这个月物业费多少"}\'',
             "按 Ctrl-C 停止 / press Ctrl-C to stop",
             "",

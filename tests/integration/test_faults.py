@@ -63,7 +63,8 @@ def test_with_the_database_down_a_message_is_refused_for_a_retry_not_lost_or_cra
     finally:
         down.stop()
 
-    assert (refused.status_code, refused.text) == (503, "store_unavailable")
+    # The reason, then what it means in Chinese (integrations/wechat/errors.py).
+    assert (refused.status_code, refused.text) == (503, "store_unavailable: 系统繁忙，请稍后重试")
     retry = OfficialAccountPeer(stack.app_url).post(message, "aes")  # the database is back
     assert (
         property_fee(stack_system, me) in OfficialAccountPeer(stack.app_url).reply(retry)["Content"]

@@ -47,11 +47,11 @@ def test_run_serves_stops_on_signals_and_restarts_reusing_what_is_built(tmp_path
     assert "模型是最新的" in printed and "训练模型中" not in printed
     assert "已写入演示小区" not in printed
     assert password not in printed and f"admin / 密码见 / password in {password_file}" in printed
-    reply = httpx.post(
-        f"{second.rasa_url}/webhooks/rest/webhook",
-        timeout=30,
-        json={"sender": "demo-resident-1", "message": "我家这个月物业费多少"},
-    )
+    with second.rasa_client(timeout=30) as rasa:
+        reply = rasa.post(
+            "/webhooks/rest/webhook",
+            json={"sender": "demo-resident-1", "message": "我家这个月物业费多少"},
+        )
     assert "1栋1单元101" in reply.json()[0]["text"]
 
     # A service manager stops it with SIGTERM to the run script alone.

@@ -73,3 +73,12 @@ def test_lookup_entries_are_unique_and_longer_forms_come_first() -> None:
             for i, entry in enumerate(entries):
                 later = [other for other in entries[i + 1 :] if other.startswith(entry)]
                 assert later == [], f"{path.name}: {entry!r} shadows {later}"
+
+
+def test_no_blind_evaluation_sentence_is_in_the_training_data() -> None:
+    """eval/blind/ was written apart from data/nlu; a sentence of it trained on would test nothing."""
+    trained = {normal(text) for texts in TRAIN.values() for text in texts}
+    for path in sorted((ROOT / "eval" / "blind").glob("*.yml")):
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+        texts = [item.get("text") or item["phrase"] for item in items]
+        assert [text for text in texts if normal(text) in trained] == [], path.name

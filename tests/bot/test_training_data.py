@@ -76,7 +76,7 @@ def test_lookup_entries_are_unique_and_longer_forms_come_first() -> None:
 
 
 def test_no_blind_evaluation_sentence_is_in_the_training_data() -> None:
-    """eval/blind/ was written apart from data/nlu; a sentence of it trained on would test nothing."""
+    """eval/blind/ was written apart from data/nlu: a sentence of it trained on tests nothing."""
     trained = {normal(text) for texts in TRAIN.values() for text in texts}
     for path in sorted((ROOT / "eval" / "blind").glob("*.yml")):
         items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]

@@ -168,7 +168,11 @@ def test_the_run_banner_points_to_the_password_file_and_never_prints_it(
     monkeypatch.setenv("VAR_DIR", str(tmp_path))
     monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
     get_settings.cache_clear()
-    stack = SimpleNamespace(app_url="http://127.0.0.1:8000", rasa_url="http://127.0.0.1:5005")
+    stack = SimpleNamespace(
+        app_url="http://127.0.0.1:8000",
+        rasa_url="http://127.0.0.1:5005",
+        action_url="http://127.0.0.1:5055/rasa/webhook",
+    )
     try:
         printed = banner(stack)  # type: ignore[arg-type]
     finally:

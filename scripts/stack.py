@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -67,6 +67,9 @@ class RunningStack:
     process: subprocess.Popen[bytes] | None = None
     # What was still running after the stack had stopped (and was then killed): none, or a bug.
     leftovers: list[int] = field(default_factory=list)
+    # Every stack started in this process, so that one a failing test left running is still
+    # stopped at the end (tests/conftest.py).
+    started: ClassVar[list[RunningStack]] = []
 
     def __post_init__(self) -> None:
         # In `env`, so that another app process started on this stack has them too.
@@ -96,6 +99,7 @@ class RunningStack:
             ACTION_PORT=str(self.action_port),
             **{MARKER: self.marker},
         )
+        RunningStack.started.append(self)
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "scripts.run"],
@@ -129,6 +133,17 @@ class RunningStack:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         return code
+
+    def ensure_stopped(self) -> None:
+        """Stopped, whatever its test did: interrupted if running, its leftovers killed."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.interrupt()
+            return
+        for pid in processes_marked(self.marker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def rasa_client(self, **kwargs: Any) -> httpx.Client:
         """Rasa's HTTP API and REST channel, with this stack's token."""

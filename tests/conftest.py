@@ -75,6 +75,14 @@ def system(engine: Engine) -> LocalPropertySystem:
 # The real stack, one for the whole session (tests/integration, tests/security).
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_stack_outlives_the_tests() -> Iterator[None]:
+    """A test that fails half-way leaves its stack running; it is stopped when the run ends."""
+    yield
+    for started in RunningStack.started:
+        started.ensure_stopped()
+
+
 @pytest.fixture(scope="session")
 def fake_wechat() -> Iterator[FakeWeChat]:
     with running_fake_wechat() as fake:

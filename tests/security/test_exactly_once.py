@@ -29,7 +29,6 @@ from actions.complaints import URGENT_ALERTED, ActionSubmitComplaint
 from actions.ratings import ActionRateRepair
 from actions.repairs import ActionStartRepair
 from app.conversations.handoff_state import HandoffState
-from app.conversations.handoff_state import install as install_handoff_state
 from app.conversations.log import MessageLog
 from app.conversations.models import OutboundMessage, OutboundStatus
 from app.conversations.outbox import Outbox
@@ -37,7 +36,6 @@ from app.conversations.rasa import RasaClient
 from app.conversations.reminders import send_due_reminders
 from app.conversations.router import Router
 from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts
-from app.conversations.staff_alerts import install as install_staff_alerts
 from app.kv import RedisKV
 from integrations.property import LocalPropertySystem
 from integrations.property.db import session_factory
@@ -48,13 +46,7 @@ from integrations.wechat.messages import Incoming
 from integrations.wechat.push import GroupRobotPush, OfficialAccountPush
 from scripts.stack import free_port
 from tests.local_server import serving
-from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat, running_fake_wechat
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeWeChat]:
-    with running_fake_wechat() as server:
-        yield server
+from tests.wechat.fake_server import CUSTOM, ROBOT, FakeWeChat
 
 
 def lost_connection() -> OperationalError:
@@ -201,28 +193,6 @@ async def test_a_number_answering_the_choices_just_offered_still_chooses(
 
 
 # --- 8. an action retried after a lost connection files once, alerts once -----------------
-
-
-@pytest.fixture
-async def staff_group(
-    system: LocalPropertySystem, kv: RedisKV, fake: FakeWeChat, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Outbox]:
-    """The app's wiring for actions: this database, the staff group's robot on the fake."""
-    fake.reset()
-    monkeypatch.setattr(actions.base, "property_system", lambda: system)
-    async with httpx.AsyncClient(trust_env=False) as http:
-        robot = GroupRobot(http, kv, f"{fake.url}{ROBOT}?key=k-{uuid.uuid4().hex[:6]}")
-        outbox = Outbox(
-            MessageLog(session_factory(system.engine)), {STAFF_GROUP: GroupRobotPush(robot)}
-        )
-        install_staff_alerts(StaffAlerts(outbox))
-        install_handoff_state(HandoffState(system.handoffs, None))
-        try:
-            yield outbox
-            await outbox.drain()
-        finally:
-            install_staff_alerts(None)
-            install_handoff_state(None)
 
 
 def turn(sender: str, text: str, slots: dict[str, Any] | None = None) -> Tracker:

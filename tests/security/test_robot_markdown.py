@@ -5,65 +5,31 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.base
 from actions.complaints import ActionSubmitComplaint
 from actions.handoffs import ActionRequestHuman
-from app.conversations.handoff_state import HandoffState
-from app.conversations.handoff_state import install as install_handoff_state
-from app.conversations.log import MessageLog
 from app.conversations.outbox import Outbox
-from app.conversations.staff_alerts import STAFF_GROUP, StaffAlerts
-from app.conversations.staff_alerts import install as install_staff_alerts
-from app.kv import RedisKV
 from app.settings import get_settings
-from integrations.property import LocalPropertySystem
-from integrations.property.db import session_factory
-from integrations.wechat.api import GroupRobot
-from integrations.wechat.push import GroupRobotPush
-from tests.wechat.fake_server import ROBOT, FakeWeChat, running_fake_wechat
+from tests.wechat.fake_server import ROBOT, FakeWeChat
 
 PHISHING = '[打开客服工作台](http://evil.example/console) <font color="warning">紧急</font>'
 LINK = re.compile(r"\[[^\]]*\]\(([^)]*)\)")
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeWeChat]:
-    with running_fake_wechat() as server:
-        yield server
-
-
 @pytest.fixture
-async def robot_markdown(
-    system: LocalPropertySystem, kv: RedisKV, fake: FakeWeChat, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Any]:
+def robot_markdown(staff_group: Outbox, fake: FakeWeChat) -> Any:
     """What the staff group's robot received, once the outbox has sent it."""
-    fake.reset()
-    monkeypatch.setattr(actions.base, "property_system", lambda: system)
-    async with httpx.AsyncClient(trust_env=False) as http:
-        robot = GroupRobot(http, kv, f"{fake.url}{ROBOT}?key=k-{uuid.uuid4().hex[:6]}")
-        outbox = Outbox(
-            MessageLog(session_factory(system.engine)), {STAFF_GROUP: GroupRobotPush(robot)}
-        )
-        install_staff_alerts(StaffAlerts(outbox))
-        install_handoff_state(HandoffState(system.handoffs, None))
 
-        async def received() -> list[str]:
-            await outbox.drain()
-            return [body["markdown"]["content"] for body in fake.sent(ROBOT)]
+    async def received() -> list[str]:
+        await staff_group.drain()
+        return [body["markdown"]["content"] for body in fake.sent(ROBOT)]
 
-        try:
-            yield received
-        finally:
-            install_staff_alerts(None)
-            install_handoff_state(None)
+    return received
 
 
 def turn(sender: str, text: str, slots: dict[str, Any] | None = None) -> Tracker:
